@@ -1,0 +1,57 @@
+"""The `dualstack` command line: one subcommand per module of analyzer.commands.
+
+Exit codes: 0 success; 1 an input error after everything readable was written;
+2 usage error or unreadable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from analyzer import __version__
+from analyzer.errors import DualstackError
+
+# Module names under analyzer.commands, in the order `--help` lists them.
+COMMANDS: tuple[str, ...] = (
+    "packets",
+    "stats",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dualstack",
+        description="Which connections really reached an IPv6 listener over IPv4?",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        module = importlib.import_module(f"analyzer.commands.{name}")
+        sub = subparsers.add_parser(
+            module.NAME, help=module.HELP, description=module.__doc__
+        )
+        module.add_arguments(sub)
+        sub.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.run(args))
+    except DualstackError as exc:
+        print(f"dualstack {args.command}: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except BrokenPipeError:
+        sys.stderr.close()
+        return 0
+    except KeyboardInterrupt:
+        print(f"dualstack {args.command}: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,47 @@
+"""Typed errors. Every message names the input and where in it (byte offset or line)."""
+
+from __future__ import annotations
+
+
+class DualstackError(Exception):
+    """Base of the errors the command line reports as one line with exit code 2."""
+
+    exit_code = 2
+
+
+class UsageError(DualstackError):
+    """The command line or an argument is wrong."""
+
+
+class InputError(DualstackError):
+    """An input cannot be used at all (missing, unreadable, not a capture, not a snapshot)."""
+
+    def __init__(self, source: str, message: str) -> None:
+        self.source = source
+        self.message = message
+        super().__init__(f"{source}: {message}")
+
+
+class CaptureError(InputError):
+    """A capture is broken at a known byte offset; everything before it was delivered."""
+
+    exit_code = 1
+
+    def __init__(self, source: str, offset: int, message: str) -> None:
+        self.offset = offset
+        super().__init__(source, f"at byte offset {offset}: {message}")
+
+
+class NotACaptureError(InputError):
+    """The input is neither pcap nor pcapng (after decompression)."""
+
+    exit_code = 2
+
+
+class SnapshotError(InputError):
+    """A snapshot (our JSON or imported command text) cannot be understood at a line."""
+
+    def __init__(self, source: str, line: int | None, message: str) -> None:
+        self.line = line
+        where = f"line {line}: " if line is not None else ""
+        super().__init__(source, f"{where}{message}")
