@@ -30,7 +30,7 @@ PACKET_COLUMNS: Final[dict[str, tuple[type, tuple[int, ...], str]]] = {
     "seq": (np.uint32, (), "TCP sequence number"),
     "ack": (np.uint32, (), "TCP acknowledgment number"),
     "window": (np.uint16, (), "TCP window"),
-    "ip_len": (np.uint32, (), "IP length from the header (IPv4 total length, IPv6 40 + payload length)"),
+    "ip_len": (np.uint32, (), "IP length from the header (IPv4 total, IPv6 40 + payload)"),
     "payload_len": (np.uint32, (), "transport payload length from the headers"),
     "vlan": (np.int32, (), "outermost 802.1Q/802.1ad VLAN id, -1 when untagged"),
     "vlan_inner": (np.int32, (), "second VLAN id of stacked tags, -1 when none"),
