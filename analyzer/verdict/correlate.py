@@ -1,0 +1,591 @@
+"""Correlate flows with listener snapshots: which socket took each flow, and what that
+says about each listener.
+
+- Host identity: a snapshot's host is known by its addresses; a snapshot without
+  addresses takes ``host_addrs`` (``--host-addr``) or, failing that, the server side
+  of the capture. `Verdicts.hosts` says which.
+- Time: a flow is matched against the snapshot of its server's host that was valid
+  when the flow started: the last one taken at or before ``first_ts + tolerance``.
+  Snapshots without a time (imported text) are valid at any time, merged, and used
+  when no timed snapshot is. A flow with no valid snapshot gets no listener: an
+  answered one is ``unmatched``; refused and unanswered ones keep what the wire said.
+- Delivery: `analyzer.verdict.model` orders the candidate sockets; what the snapshot
+  cannot tell is decided by the capture (`analyzer.verdict.inference`).
+- Connected rows (``tcp6 10.0.0.12:4243 10.0.0.20:64702 ESTABLISHED java``) are matched
+  to the flows alive when the snapshot was taken and explained.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import numpy as np
+
+from analyzer.snapshot.schema import Snapshot, Socket
+from analyzer.verdict.anomalies import find_anomalies
+from analyzer.verdict.inference import Evidence, resolve
+from analyzer.verdict.model import (
+    IPAddress,
+    Knowledge,
+    candidates,
+    first_taker,
+    ipv4_knowledge,
+    parse_address,
+)
+from analyzer.verdict.results import (
+    ConnectionMatch,
+    ListenerVerdict,
+    Verdicts,
+    socket_label,
+)
+
+DEFAULT_TOLERANCE_S: Final[float] = 5.0
+# Flow outcomes (issue 3) grouped by what they say about the server's sockets.
+DELIVERED: Final[frozenset[str]] = frozenset({"accepted", "answered", "midstream"})
+REFUSED: Final[frozenset[str]] = frozenset({"refused"})
+UNANSWERED: Final[frozenset[str]] = frozenset({"unanswered"})
+_NO_SNAPSHOT = -1
+_ListenerKey = tuple[Any, ...]
+
+
+def normalize(text: str) -> IPAddress | None:
+    """A flow or snapshot address as one form: IPv4-mapped IPv6 becomes IPv4."""
+    try:
+        address = parse_address(str(text))
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+@dataclass
+class Host:
+    """One host of the snapshots: its addresses and its snapshots over time."""
+
+    name: str | None
+    addresses: set[IPAddress]
+    addresses_from: str
+    timed: list[tuple[int, int]] = field(default_factory=list)  # (taken_at_ns, snapshot)
+    timeless: list[int] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "host": self.name,
+            "addresses": sorted(str(item) for item in self.addresses),
+            "addresses_from": self.addresses_from,
+            "snapshots": sorted([index for _, index in self.timed] + self.timeless),
+        }
+
+
+@dataclass
+class Epoch:
+    """The listeners valid for a stretch of time: one timed snapshot, or the timeless."""
+
+    host: int
+    snapshots: tuple[int, ...]
+    listeners: list[int]
+    sockets: list[Socket]
+
+
+def _snapshot_addresses(snapshot: Snapshot) -> set[IPAddress]:
+    found = {normalize(text) for texts in snapshot.addresses.values() for text in texts}
+    return {item for item in found if item is not None}
+
+
+def build_hosts(
+    snapshots: Sequence[Snapshot],
+    host_addrs: Iterable[str] | None,
+    capture_servers: Iterable[str],
+) -> list[Host]:
+    """Group snapshots by host name and give each host its addresses (and say whence)."""
+    by_name: dict[str | None, Host] = {}
+    for index, snapshot in enumerate(snapshots):
+        host = by_name.setdefault(snapshot.host, Host(snapshot.host, set(), "snapshot"))
+        host.addresses |= _snapshot_addresses(snapshot)
+        moment = snapshot.taken_at_ns()
+        if moment is None:
+            host.timeless.append(index)
+        else:
+            host.timed.append((moment, index))
+    hosts = list(by_name.values())
+    given = {item for item in (normalize(text) for text in host_addrs or ()) if item}
+    claimed = set().union(*(host.addresses for host in hosts)) if hosts else set()
+    fallback = {item for item in (normalize(text) for text in capture_servers) if item}
+    for host in hosts:
+        host.timed.sort()
+        if host.addresses:
+            continue
+        if given:
+            host.addresses, host.addresses_from = set(given), "--host-addr"
+        else:
+            host.addresses, host.addresses_from = fallback - claimed, "capture"
+    return hosts
+
+
+def _column(columns: Mapping[str, np.ndarray], name: str) -> np.ndarray:
+    if name not in columns:
+        raise KeyError(f"flow column {name!r} missing (have {sorted(columns)})")
+    return np.asarray(columns[name])
+
+
+def _host_of(texts: np.ndarray, hosts: Sequence[Host]) -> np.ndarray:
+    """Per flow, the index of the host owning the address, or -1."""
+    owner: dict[IPAddress, int] = {}
+    for index, host in enumerate(hosts):
+        for address in host.addresses:
+            owner.setdefault(address, index)
+    unique, inverse = np.unique(texts.astype(str), return_inverse=True)
+    addresses = [normalize(text) for text in unique.tolist()]
+    mapped = np.array([-1 if item is None else owner.get(item, -1) for item in addresses],
+                      dtype=np.int64)
+    return mapped[inverse] if len(unique) else np.full(len(texts), -1, dtype=np.int64)
+
+
+class Correlator:
+    """One run of `verify`: holds the listeners, epochs and evidence while it works."""
+
+    def __init__(self, snapshots: Sequence[Snapshot], os_name: str | None,
+                 tolerance_ns: int) -> None:
+        self.snapshots = list(snapshots)
+        self.os_name = os_name
+        self.tolerance_ns = tolerance_ns
+        self.listeners: list[ListenerVerdict] = []
+        self.static: list[list[Knowledge]] = []
+        self.evidence: list[Evidence] = []
+        self.keys: dict[_ListenerKey, int] = {}
+        self.epochs: list[Epoch] = []
+
+    def os_of(self, snapshot: Snapshot) -> str | None:
+        return snapshot.os or self.os_name
+
+    # -- listeners and epochs ---------------------------------------------------------
+    def listener_id(self, snapshot_index: int, sock: Socket) -> int:
+        snapshot = self.snapshots[snapshot_index]
+        key = (snapshot.host, sock.proto, sock.family, sock.local_address, sock.local_port,
+               sock.pid, sock.process)
+        if key not in self.keys:
+            self.keys[key] = len(self.listeners)
+            tool = (snapshot.sources.get("sockets") or "the snapshot").split(":")[0]
+            self.listeners.append(ListenerVerdict(
+                id=len(self.listeners), host=snapshot.host, proto=sock.proto,
+                family=sock.family, local_address=sock.local_address,
+                local_port=sock.local_port, v6only=sock.v6only, pid=sock.pid,
+                process=sock.process, user=sock.user, snapshots=[],
+                knowledge=Knowledge(None, None, "os-default", ""), source_tool=tool,
+            ))
+            self.static.append([])
+            self.evidence.append(Evidence())
+        found = self.keys[key]
+        if snapshot_index not in self.listeners[found].snapshots:
+            self.listeners[found].snapshots.append(snapshot_index)
+        return found
+
+    def add_epoch(self, host: int, snapshot_ids: Sequence[int]) -> int:
+        sockets: list[Socket] = []
+        listener_ids: list[int] = []
+        for snapshot_index in snapshot_ids:
+            for sock in self.snapshots[snapshot_index].listeners():
+                found = self.listener_id(snapshot_index, sock)
+                if found not in listener_ids:
+                    listener_ids.append(found)
+                    sockets.append(sock)
+        epoch = Epoch(host, tuple(snapshot_ids), listener_ids, sockets)
+        self._static_knowledge(epoch)
+        self.epochs.append(epoch)
+        return len(self.epochs) - 1
+
+    def _static_knowledge(self, epoch: Epoch) -> None:
+        snapshot = self.snapshots[epoch.snapshots[-1]]
+        mapped_ports = {
+            (sock.proto, sock.local_port)
+            for index in epoch.snapshots for sock in self.snapshots[index].sockets
+            if sock.mapped_peer and not sock.is_listener
+        }
+        for listener, sock in zip(epoch.listeners, epoch.sockets, strict=True):
+            peers = [other for other in epoch.sockets
+                     if other is not sock and other.proto == sock.proto
+                     and other.local_port == sock.local_port]
+            self.static[listener].append(ipv4_knowledge(
+                sock, peers, self.os_of(snapshot), snapshot.defaults,
+                ipv4_peer_seen=(sock.proto, sock.local_port) in mapped_ports,
+            ))
+
+    def settle_static(self) -> None:
+        """Per listener, the most certain of what its snapshots say."""
+        for listener, options in zip(self.listeners, self.static, strict=True):
+            certain = [item for item in options if item.certain]
+            listener.knowledge = (certain or options)[0]
+            answers = {item.accepts_ipv4 for item in certain}
+            if len(answers) > 1:
+                listener.contradictions.append(
+                    "its snapshots disagree: " + "; ".join(item.reason for item in certain))
+
+    def states(self, epoch: Epoch, *, priors: bool) -> dict[int, bool | None]:
+        """Each epoch socket's IPv4 answer; priors (OS defaults) only when asked."""
+        out: dict[int, bool | None] = {}
+        for position, listener in enumerate(epoch.listeners):
+            knowledge = self.listeners[listener].knowledge
+            usable = priors or knowledge.certain
+            out[position] = knowledge.accepts_ipv4 if usable else None
+        return out
+
+
+@dataclass(frozen=True)
+class Group:
+    """Flows that the model cannot tell apart: same epoch, service and outcome."""
+
+    epoch: int
+    proto: str
+    wire_family: int
+    server: str
+    port: int
+    outcome: str
+    direction: str
+
+
+@dataclass
+class GroupVerdict:
+    flow_class: str
+    listener: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class HostEpochs:
+    """A host's epochs: timed ones in time order, and the merged timeless one (or -1)."""
+
+    times: np.ndarray
+    timed: np.ndarray
+    timeless: int
+
+
+def _add_epochs(correlator: Correlator, hosts: Sequence[Host]) -> list[HostEpochs]:
+    out: list[HostEpochs] = []
+    for host_index, host in enumerate(hosts):
+        timeless = correlator.add_epoch(host_index, host.timeless) if host.timeless else -1
+        timed = [correlator.add_epoch(host_index, [index]) for _, index in host.timed]
+        out.append(HostEpochs(np.array([moment for moment, _ in host.timed], dtype=np.int64),
+                              np.array([*timed, timeless], dtype=np.int64), timeless))
+    return out
+
+
+def _epoch_per_flow(correlator: Correlator, epochs: Sequence[HostEpochs],
+                    host_of: np.ndarray, first_ns: np.ndarray) -> np.ndarray:
+    """Per flow, the epoch valid at its start: the last snapshot at or before
+    first_ts + tolerance, else the timeless one, else -1."""
+    epoch_of = np.full(len(first_ns), _NO_SNAPSHOT, dtype=np.int64)
+    for host_index, host in enumerate(epochs):
+        rows = np.flatnonzero(host_of == host_index)
+        if not len(rows):
+            continue
+        position = np.searchsorted(host.times, first_ns[rows] + correlator.tolerance_ns,
+                                   side="right") - 1
+        epoch_of[rows] = host.timed[position]  # position -1 picks the timeless entry
+    return epoch_of
+
+
+def _outcome_kind(outcome: str) -> str:
+    if outcome in DELIVERED:
+        return "delivered"
+    if outcome in REFUSED:
+        return "refused"
+    if outcome in UNANSWERED:
+        return "unanswered"
+    return "other"
+
+
+class FlowJudge:
+    """Evidence and classes for groups of flows."""
+
+    def __init__(self, correlator: Correlator, groups: dict[Group, list[int]]) -> None:
+        self.c = correlator
+        self.groups = groups
+
+    def _order(self, group: Group) -> list[int]:
+        epoch = self.c.epochs[group.epoch]
+        destination = normalize(group.server)
+        if destination is None:
+            return []
+        return candidates(group.proto, group.wire_family, destination, group.port,
+                          epoch.sockets)
+
+    def gather_evidence(self) -> None:
+        """First pass: what IPv4 flows say about sockets the snapshot cannot tell."""
+        for group, rows in self.groups.items():
+            if group.epoch < 0 or group.wire_family != 4 or group.direction != "inbound":
+                continue
+            epoch = self.c.epochs[group.epoch]
+            order = self._order(group)
+            known = self.c.states(epoch, priors=False)
+            if group.outcome == "delivered":
+                self._evidence_accepted(epoch, order, known, rows)
+            elif group.outcome == "refused":
+                self._evidence_refused(epoch, order, known, rows)
+
+    def _evidence_accepted(self, epoch: Epoch, order: list[int],
+                           known: dict[int, bool | None], rows: list[int]) -> None:
+        taker = first_taker(4, order, known)
+        if taker.index is None:
+            for position in taker.skipped:
+                self.c.evidence[epoch.listeners[position]].accepted_against.extend(rows)
+            return
+        later = order[order.index(taker.index) + 1:]
+        if taker.assumed and all(known.get(position) is False for position in later):
+            self.c.evidence[epoch.listeners[taker.index]].accepted.extend(rows)
+
+    def _evidence_refused(self, epoch: Epoch, order: list[int],
+                          known: dict[int, bool | None], rows: list[int]) -> None:
+        for position in order:
+            listener = epoch.listeners[position]
+            if known.get(position) is None:
+                self.c.evidence[listener].refused.extend(rows)
+            elif known[position] is True:
+                self.c.evidence[listener].refused_against.extend(rows)
+                return
+
+    def judge(self, group: Group, rows: list[int]) -> GroupVerdict:
+        """Second pass: the class, listener and reason of a group of flows."""
+        if group.direction == "outbound":
+            return GroupVerdict(*self._outbound(group))
+        if group.epoch < 0:
+            return self._without_snapshot(group)
+        epoch = self.c.epochs[group.epoch]
+        order = self._order(group)
+        states = self.c.states(epoch, priors=True)
+        taker = first_taker(group.wire_family, order, states)
+        if group.outcome == "delivered":
+            return self._delivered(group, epoch, taker.index, rows)
+        return self._not_delivered(group, epoch, taker.index)
+
+    def _outbound(self, group: Group) -> tuple[str, int, str]:
+        if group.outcome in ("refused", "unanswered"):
+            return group.outcome, -1, f"outgoing connection from this host, {group.outcome}"
+        return ("unmatched", -1,
+                "outgoing connection from a snapshot host: no listener is involved "
+                "(see connections for the socket that made it)")
+
+    def _without_snapshot(self, group: Group) -> GroupVerdict:
+        why = ("no snapshot of its host was valid when it started"
+               if group.direction == "inbound" else
+               "its server is not an address of any snapshot host")
+        if group.outcome in ("refused", "unanswered"):
+            return GroupVerdict(group.outcome, -1, f"{group.outcome} on the wire; {why}")
+        return GroupVerdict("unmatched", -1, f"answered, but {why}")
+
+    def _describe(self, listener: ListenerVerdict) -> str:
+        knowledge = listener.knowledge
+        source = f"known from {knowledge.known_from}" if knowledge.known_from else "unknown"
+        return f"{listener.label} ({listener.owner}); {knowledge.reason} ({source})"
+
+    def _delivered(self, group: Group, epoch: Epoch, position: int | None,
+                   rows: list[int]) -> GroupVerdict:
+        family_text = f"IPv{group.wire_family}"
+        if position is None:
+            return GroupVerdict(
+                "unmatched", -1,
+                f"{family_text} answered on {group.proto}/{group.port}, but no listener of "
+                "the snapshot can take it")
+        listener = self.c.listeners[epoch.listeners[position]]
+        target = (listener.ipv4_accepted if group.wire_family == 4
+                  else listener.ipv6_accepted)
+        target.extend(rows)
+        if group.wire_family == 6:
+            flow_class = "v6-native"
+        else:
+            flow_class = "v4-via-v6" if listener.family == 6 else "v4-native"
+        return GroupVerdict(flow_class, listener.id,
+                            f"{family_text} taken by {self._describe(listener)}")
+
+    def _not_delivered(self, group: Group, epoch: Epoch,
+                       position: int | None) -> GroupVerdict:
+        family_text = f"IPv{group.wire_family}"
+        on_port = [self.c.listeners[item] for item, sock in
+                   zip(epoch.listeners, epoch.sockets, strict=True)
+                   if sock.proto == group.proto and sock.local_port == group.port]
+        if group.outcome == "refused":
+            for listener in on_port:
+                (listener.ipv4_refused if group.wire_family == 4
+                 else listener.ipv6_refused).extend(self.groups[group])
+        outcome = group.outcome if group.outcome != "other" else "unmatched"
+        if position is not None:
+            listener = self.c.listeners[epoch.listeners[position]]
+            return GroupVerdict(
+                outcome, listener.id,
+                f"{family_text} {group.outcome}, although the model gives it to "
+                f"{self._describe(listener)}")
+        if not on_port:
+            return GroupVerdict(outcome, -1,
+                                f"{family_text} {group.outcome}: no socket listens on "
+                                f"{group.proto}/{group.port}")
+        blocked = "; ".join(self._describe(item) for item in on_port)
+        return GroupVerdict(outcome, -1,
+                            f"{family_text} {group.outcome}: no socket on "
+                            f"{group.proto}/{group.port} takes {family_text}: {blocked}")
+
+
+def _connection_rows(correlator: Correlator,
+                     columns: Mapping[str, np.ndarray]) -> list[ConnectionMatch]:
+    """Connected sockets of the snapshots, matched to the flows alive at that time."""
+    client, server = _column(columns, "client").astype(str), _column(columns, "server").astype(str)
+    cport, sport = _column(columns, "client_port"), _column(columns, "server_port")
+    proto = _column(columns, "proto").astype(str)
+    first, last = _column(columns, "first_ts_ns"), _column(columns, "last_ts_ns")
+    index: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+    for row in range(len(client)):
+        index[(proto[row], normalize(server[row]), int(sport[row]),
+               normalize(client[row]), int(cport[row]))].append(row)
+    matches: list[ConnectionMatch] = []
+    for snap_index, snapshot in enumerate(correlator.snapshots):
+        moment = snapshot.taken_at_ns()
+        for sock in snapshot.sockets:
+            if sock.is_listener or sock.remote_address is None or sock.remote_port is None:
+                continue
+            match = _match_connection(correlator, snap_index, sock, index, moment, first, last)
+            if match is not None and (match.flows or sock.mapped_peer):
+                matches.append(match)
+    return matches
+
+
+def _match_connection(correlator: Correlator, snap_index: int, sock: Socket,
+                      index: Mapping[tuple[Any, ...], list[int]], moment: int | None,
+                      first: np.ndarray, last: np.ndarray) -> ConnectionMatch | None:
+    local, remote = normalize(sock.local_address), normalize(sock.remote_address or "")
+    inbound = index.get((sock.proto, local, sock.local_port, remote, sock.remote_port), [])
+    outbound = index.get((sock.proto, remote, sock.remote_port, local, sock.local_port), [])
+    tolerance = correlator.tolerance_ns
+    alive = [row for row in inbound + outbound if moment is None or
+             first[row] - tolerance <= moment <= last[row] + tolerance]
+    direction = "outbound" if outbound and not inbound else "inbound"
+    listener = next((item.id for item in correlator.listeners
+                     if snap_index in item.snapshots and item.proto == sock.proto
+                     and item.local_port == sock.local_port), None)
+    if listener is None and not inbound:
+        direction = "outbound"
+    label = socket_label(sock.proto, sock.family, sock.local_address, sock.local_port)
+    owner = f" ({sock.process})" if sock.process else ""
+    if sock.mapped_peer:
+        what = (f"{label}{owner} is an AF_INET6 socket with the IPv4 peer "
+                f"{normalize(sock.remote_address or '')}: an IPv4 connection carried by an "
+                "IPv6 socket (IPv4-mapped, RFC 3493 §3.7)")
+        if direction == "inbound" and listener is not None:
+            what += f", accepted by {correlator.listeners[listener].label}"
+        elif direction == "outbound":
+            what += ", made by this host"
+    else:
+        what = f"{label}{owner}: IPv{4 if sock.family == 4 else 6} connection"
+    return ConnectionMatch(snap_index, sock.to_dict(), direction,
+                           listener if direction == "inbound" else None, alive, what)
+
+
+def _finding(listener: ListenerVerdict) -> str:
+    head = f"{listener.label} ({listener.process or 'unknown process'})"
+    k = listener.knowledge
+    v4, v6 = len(listener.ipv4_accepted), len(listener.ipv6_accepted)
+    r4, r6 = len(listener.ipv4_refused), len(listener.ipv6_refused)
+    counts = f"{v4} IPv4 and {v6} IPv6 connections accepted"
+    if r4 or r6:
+        counts += f", {r4} IPv4 and {r6} IPv6 refused on its port"
+    if listener.family == 4:
+        return f"{head}: AF_INET, IPv4 only; {counts}"
+    if k.known_from == "capture" and k.accepts_ipv4:
+        return (f"{head}: {listener.source_tool} cannot show v6only; {v4} IPv4 connections "
+                "accepted, so IPv4 is served through this IPv6 socket")
+    if k.known_from == "capture":
+        return (f"{head}: {listener.source_tool} cannot show v6only; {r4} IPv4 connections "
+                "refused while it listened, so this IPv6 socket is v6-only")
+    if k.accepts_ipv4 is True and v4:
+        return f"{head}: {k.reason}; {counts}: IPv4 is served through this IPv6 socket"
+    if k.accepts_ipv4 is True:
+        return f"{head}: {k.reason}; takes IPv4 too; {counts}"
+    if k.accepts_ipv4 is False:
+        return f"{head}: {k.reason}; IPv6 only; {counts}"
+    return f"{head}: whether it takes IPv4 is unknown ({k.reason}); {counts}"
+
+
+def verify(
+    flows: Any,
+    snapshots: Sequence[Snapshot],
+    *,
+    os: str | None = None,
+    host_addrs: Iterable[str] | None = None,
+    tolerance_s: float = DEFAULT_TOLERANCE_S,
+) -> Verdicts:
+    """Classify every flow and judge every listener; see the module docstring."""
+    columns: Mapping[str, np.ndarray] = getattr(flows, "columns", flows)
+    server = _column(columns, "server").astype(str)
+    client = _column(columns, "client").astype(str)
+    first_ns = _column(columns, "first_ts_ns").astype(np.int64)
+    hosts = build_hosts(snapshots, host_addrs, np.unique(server).tolist())
+    correlator = Correlator(snapshots, os, int(tolerance_s * 1e9))
+    server_host, client_host = _host_of(server, hosts), _host_of(client, hosts)
+    inbound = server_host >= 0
+    epoch_of = _epoch_per_flow(correlator, _add_epochs(correlator, hosts), server_host, first_ns)
+    correlator.settle_static()
+    groups = _group_flows(columns, epoch_of, inbound, client_host >= 0)
+    judge = FlowJudge(correlator, groups)
+    judge.gather_evidence()
+    _resolve_listeners(correlator)
+    n = len(server)
+    flow_class = np.empty(n, dtype=object)
+    flow_listener = np.full(n, -1, dtype=np.int64)
+    flow_reason = np.empty(n, dtype=object)
+    for group, rows in groups.items():
+        verdict = judge.judge(group, rows)
+        flow_class[rows], flow_listener[rows], flow_reason[rows] = (
+            verdict.flow_class, verdict.listener, verdict.reason)
+    flow_snapshot = np.array(
+        [correlator.epochs[e].snapshots[-1] if e >= 0 else -1 for e in epoch_of.tolist()],
+        dtype=np.int64)
+    for listener in correlator.listeners:
+        listener.finding = _finding(listener)
+    return Verdicts(
+        flow_columns=columns, flow_class=flow_class, flow_listener=flow_listener,
+        flow_snapshot=flow_snapshot, flow_reason=flow_reason,
+        listeners=correlator.listeners,
+        connections=_connection_rows(correlator, columns),
+        anomalies=find_anomalies(columns),
+        snapshots=[_snapshot_info(index, item) for index, item in enumerate(snapshots)],
+        hosts=[host.to_dict() for host in hosts],
+        settings={"os": os, "tolerance_s": tolerance_s},
+    )
+
+
+def _group_flows(columns: Mapping[str, np.ndarray], epoch_of: np.ndarray,
+                 inbound: np.ndarray, client_is_host: np.ndarray) -> dict[Group, list[int]]:
+    proto = _column(columns, "proto").astype(str).tolist()
+    wire = _column(columns, "wire_family").astype(np.int64).tolist()
+    server = _column(columns, "server").astype(str).tolist()
+    port = _column(columns, "server_port").astype(np.int64).tolist()
+    outcome = _column(columns, "outcome").astype(str).tolist()
+    groups: dict[Group, list[int]] = defaultdict(list)
+    for row, epoch in enumerate(epoch_of.tolist()):
+        direction = ("inbound" if inbound[row] else
+                     "outbound" if client_is_host[row] else "foreign")
+        key = Group(epoch, proto[row], wire[row], server[row], port[row],
+                    _outcome_kind(outcome[row]), direction)
+        groups[key].append(row)
+    return dict(groups)
+
+
+def _resolve_listeners(correlator: Correlator) -> None:
+    for listener, evidence in zip(correlator.listeners, correlator.evidence, strict=True):
+        resolution = resolve(listener.knowledge, evidence)
+        listener.knowledge = resolution.knowledge
+        listener.contradictions.extend(resolution.contradictions)
+
+
+def _snapshot_info(index: int, snapshot: Snapshot) -> dict[str, Any]:
+    return {
+        "index": index,
+        "host": snapshot.host,
+        "os": snapshot.os,
+        "taken_at": snapshot.taken_at,
+        "sources": dict(snapshot.sources),
+        "listeners": len(snapshot.listeners()),
+        "sockets": len(snapshot.sockets),
+    }
