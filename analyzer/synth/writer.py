@@ -1,0 +1,123 @@
+"""Write a scenario to a directory: capture (Scapy's pcap/pcapng writers), snapshots, truth.
+
+``capture.pcap`` or ``capture.pcapng`` holds the frames in time order with the link
+layer chosen by ``--link`` (and an 802.1Q tag with ``--vlan``); ``snapshots.jsonl``
+is written by the snapshot package itself, one snapshot a line; ``truth.json`` is
+`analyzer.synth.truth`. Timestamps are written from integers, never through floats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from scapy.utils import RawPcapNgWriter, RawPcapWriter
+
+from analyzer.errors import UsageError
+from analyzer.snapshot import Snapshot, append_snapshot
+from analyzer.synth.packets import (
+    LINKTYPES,
+    Frame,
+    link_frame,
+    link_header_length,
+    link_supports_vlan,
+)
+from analyzer.synth.traffic import Traffic
+
+CAPTURE_FORMATS: tuple[str, ...] = ("pcap", "pcapng")
+SNAPLEN = 262144
+
+
+@dataclass(frozen=True)
+class CaptureOptions:
+    """How the capture is written: file format, link type and an optional VLAN tag."""
+
+    format: str = "pcap"
+    link: str = "ethernet"
+    vlan: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.format not in CAPTURE_FORMATS:
+            raise UsageError(f"--format must be one of {', '.join(CAPTURE_FORMATS)}")
+        if self.link not in LINKTYPES:
+            raise UsageError(f"--link must be one of {', '.join(sorted(LINKTYPES))}")
+        if self.vlan is not None and not link_supports_vlan(self.link):
+            raise UsageError(f"--vlan needs --link ethernet or sll2, not {self.link}")
+        if self.vlan is not None and not 0 < self.vlan < 4095:
+            raise UsageError(f"--vlan {self.vlan}: a VLAN id is 1 to 4094")
+
+    @property
+    def file_name(self) -> str:
+        return f"capture.{self.format}"
+
+
+@dataclass(frozen=True)
+class ScenarioFiles:
+    capture: Path
+    snapshots: Path
+    truth: Path
+    packets: int
+
+
+def write_scenario(traffic: Traffic, out_dir: Path, options: CaptureOptions) -> ScenarioFiles:
+    """Write the three files of a built scenario into ``out_dir`` (created if missing)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = ScenarioFiles(out_dir / options.file_name, out_dir / "snapshots.jsonl",
+                          out_dir / "truth.json", 0)
+    count = write_capture(files.capture, traffic.sorted_frames(), options, traffic.os)
+    write_snapshots(files.snapshots, traffic.snapshots)
+    traffic.truth().write(files.truth)
+    return ScenarioFiles(files.capture, files.snapshots, files.truth, count)
+
+
+def write_snapshots(path: Path, snapshots: Iterable[Snapshot]) -> None:
+    """A JSON Lines time series, one snapshot a line, through the snapshot store."""
+    with open(path, "w", encoding="utf-8") as handle:
+        for snap in snapshots:
+            append_snapshot(snap, handle)
+
+
+def write_capture(path: Path, frames: Iterable[Frame], options: CaptureOptions,
+                  os_name: str) -> int:
+    """Write ``frames`` (already in time order); returns the number of packets."""
+    linktype = LINKTYPES[options.link]
+    head = link_header_length(options.link, options.vlan)
+    count = 0
+    writer = _open_writer(path, options.format, linktype)
+    try:
+        for frame in frames:
+            data = link_frame(frame, options.link, options.vlan, os_name)
+            kept = data if frame.snap is None else data[:head + frame.snap]
+            _write_record(writer, kept, len(data), frame.ts_ns)
+            count += 1
+        if count == 0:
+            writer.write_header(None)
+    finally:
+        writer.close()
+    return count
+
+
+def _open_writer(path: Path, fmt: str, linktype: int) -> RawPcapWriter | RawPcapNgWriter:
+    writer: RawPcapWriter | RawPcapNgWriter
+    if fmt == "pcapng":
+        writer = RawPcapNgWriter(str(path))
+    else:
+        writer = RawPcapWriter(str(path), endianness="<", snaplen=SNAPLEN)
+    # Set after construction: the writers treat linktype 0 (BSD null) as "not given".
+    writer.linktype = linktype
+    return writer
+
+
+def _write_record(writer: RawPcapWriter | RawPcapNgWriter, data: bytes, wirelen: int,
+                  ts_ns: int) -> None:
+    if not writer.header_present:
+        writer.write_header(data)
+    seconds, rest = divmod(ts_ns, 1_000_000_000)
+    if isinstance(writer, RawPcapNgWriter):
+        # The pcapng writer multiplies by its tsresol (10^6): a Decimal keeps it exact.
+        exact = Decimal(seconds) + Decimal(rest // 1000) / Decimal(1_000_000)
+        writer.write_packet(data, sec=exact, wirelen=wirelen)  # type: ignore[arg-type]
+    else:
+        writer.write_packet(data, sec=seconds, usec=rest // 1000, wirelen=wirelen)
