@@ -1,0 +1,91 @@
+"""From the flow table's raw finished-flow columns to the FlowFrame columns."""
+
+from __future__ import annotations
+
+import socket
+
+import numpy as np
+import numpy.typing as npt
+
+from analyzer._flowtable import RAW_FLOW_COLUMNS
+from analyzer.capture.columns import TUNNEL_NAMES
+from analyzer.flows import flowbits as fb
+from analyzer.flows.community_id import community_ids
+from analyzer.flows.conn_state import conn_states
+from analyzer.flows.outcome import outcomes
+
+PROTO_NAMES = {fb.TCP: "tcp", fb.UDP: "udp"}
+
+
+def build_columns(raw: dict[str, np.ndarray] | None) -> dict[str, np.ndarray]:
+    """FlowFrame columns for raw flows (None: zero flows), rows sorted by first packet."""
+    if raw is None:
+        raw = {name: np.empty((0, *shape), dtype=dt) for name, (dt, shape) in
+               RAW_FLOW_COLUMNS.items()}
+    order = np.lexsort((raw["last_ts_ns"], raw["first_ts_ns"]))
+    raw = {name: arr[order] for name, arr in raw.items()}
+    family = raw["wire_family"]
+    flags = raw["flow_flags"]
+    return {
+        "proto": _names(raw["proto"], PROTO_NAMES, "<U3"),
+        "client": address_text(raw["client_addr"], family),
+        "client_port": raw["client_port"],
+        "server": address_text(raw["server_addr"], family),
+        "server_port": raw["server_port"],
+        "wire_family": family,
+        "outcome": outcomes(raw),
+        "conn_state": conn_states(raw),
+        "packets_c2s": raw["packets_c2s"],
+        "packets_s2c": raw["packets_s2c"],
+        "ip_bytes_c2s": raw["ip_bytes_c2s"],
+        "ip_bytes_s2c": raw["ip_bytes_s2c"],
+        "payload_bytes_c2s": raw["payload_bytes_c2s"],
+        "payload_bytes_s2c": raw["payload_bytes_s2c"],
+        "first_ts": raw["first_ts_ns"] / 1e9,
+        "last_ts": raw["last_ts_ns"] / 1e9,
+        "first_ts_ns": raw["first_ts_ns"],
+        "last_ts_ns": raw["last_ts_ns"],
+        "community_id": community_ids(
+            raw["proto"], raw["client_addr"], raw["server_addr"], raw["client_port"],
+            raw["server_port"], family,
+        ),
+        "vlan": raw["vlan"],
+        "tunnel": _names(raw["tunnel"], dict(enumerate(TUNNEL_NAMES)), "<U4"),
+        "midstream": fb.has(flags, fb.MIDSTREAM),
+        "client_addr": raw["client_addr"],
+        "server_addr": raw["server_addr"],
+        "proto_num": raw["proto"],
+        "client_guessed": fb.has(flags, fb.GUESSED),
+        "vlan_inner": raw["vlan_inner"],
+        "tunnel_kind": raw["tunnel"],
+        "iface": raw["iface"],
+        "tcp_flags_c2s": raw["tcp_flags_c2s"],
+        "tcp_flags_s2c": raw["tcp_flags_s2c"],
+        "syn_retransmissions": np.maximum(raw["syn_count"].astype(np.int64) - 1, 0).astype(
+            np.uint32
+        ),
+        "icmp_unreachable": fb.has(flags, fb.ICMP_UNREACH),
+    }
+
+
+def _names(codes: np.ndarray, names: dict[int, str], dtype: str) -> npt.NDArray[np.str_]:
+    table = np.array([names.get(code, str(code)) for code in range(256)], dtype=dtype)
+    return table[codes]
+
+
+def address_text(addrs: npt.NDArray[np.uint8], family: npt.NDArray[np.uint8]) -> np.ndarray:
+    """Addresses as text: dotted quad where IPv4 was on the wire, else IPv6 notation."""
+    out = np.empty(len(addrs), dtype="<U39")
+    if len(addrs) == 0:
+        return out
+    keys = np.ascontiguousarray(addrs).view("V16").ravel()
+    v4 = family == 4
+    for mask, fam in ((v4, socket.AF_INET), (~v4, socket.AF_INET6)):
+        rows = np.flatnonzero(mask)
+        if len(rows) == 0:
+            continue
+        uniq, inverse = np.unique(keys[rows], return_inverse=True)
+        start = 12 if fam == socket.AF_INET else 0
+        text = np.array([socket.inet_ntop(fam, bytes(u)[start:]) for u in uniq], dtype="<U39")
+        out[rows] = text[inverse.ravel()]
+    return out

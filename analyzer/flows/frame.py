@@ -1,0 +1,86 @@
+"""FlowFrame: flows as one numpy array per column, with Arrow, pandas and record views."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from analyzer.flows.build import build_columns
+from analyzer.flows.columns import ALL_COLUMNS, OUTPUT_COLUMNS
+
+if TYPE_CHECKING:
+    import pandas
+    import pyarrow
+
+
+class FlowFrame:
+    """Flows as columns (see analyzer.flows.columns). Rows are in first-packet order."""
+
+    def __init__(self, columns: dict[str, np.ndarray]) -> None:
+        missing = [name for name in ALL_COLUMNS if name not in columns]
+        if missing:
+            raise ValueError(f"FlowFrame: missing columns {missing}")
+        lengths = {len(arr) for arr in columns.values()}
+        if len(lengths) > 1:
+            raise ValueError(f"FlowFrame: columns of different lengths {sorted(lengths)}")
+        self.columns = columns
+
+    def __len__(self) -> int:
+        return len(self.columns["proto"])
+
+    def __repr__(self) -> str:
+        return f"FlowFrame({len(self)} flows)"
+
+    @classmethod
+    def empty(cls) -> FlowFrame:
+        return cls(build_columns(None))
+
+    @staticmethod
+    def concat(frames: Sequence[FlowFrame]) -> FlowFrame:
+        if not frames:
+            return FlowFrame.empty()
+        if len(frames) == 1:
+            return frames[0]
+        return FlowFrame(
+            {name: np.concatenate([f.columns[name] for f in frames]) for name in ALL_COLUMNS}
+        )
+
+    def take(self, rows: np.ndarray) -> FlowFrame:
+        """The flows at `rows` (indices or a boolean mask)."""
+        return FlowFrame({name: arr[rows] for name, arr in self.columns.items()})
+
+    def to_arrow(self, extras: bool = True) -> pyarrow.Table:
+        import pyarrow as pa
+
+        names = ALL_COLUMNS if extras else tuple(OUTPUT_COLUMNS)
+        arrays = [_to_arrow_array(pa, self.columns[name]) for name in names]
+        return pa.table(arrays, names=list(names))
+
+    def to_pandas(self, extras: bool = True) -> pandas.DataFrame:
+        return self.to_arrow(extras).to_pandas()
+
+    def to_records(self, extras: bool = False) -> list[dict[str, Any]]:
+        """JSON-ready dicts (plain Python values), output columns only unless `extras`."""
+        names = ALL_COLUMNS if extras else tuple(OUTPUT_COLUMNS)
+        lists = {name: _to_pylist(self.columns[name]) for name in names}
+        return [dict(zip(names, row, strict=True)) for row in zip(*lists.values(), strict=True)]
+
+
+def _to_pylist(arr: np.ndarray) -> list[Any]:
+    if arr.ndim == 2:
+        return [bytes(row).hex() for row in arr]
+    return arr.tolist()
+
+
+def _to_arrow_array(pa: Any, arr: np.ndarray) -> Any:
+    if arr.ndim == 2:
+        width = arr.shape[1]
+        flat = pa.array(np.ascontiguousarray(arr).reshape(-1).view(np.uint8))
+        return pa.FixedSizeBinaryArray.from_buffers(
+            pa.binary(width), len(arr), [None, flat.buffers()[1]]
+        )
+    if arr.dtype.kind == "U":
+        return pa.array(arr.astype(object), type=pa.string())
+    return pa.array(arr)

@@ -1,0 +1,35 @@
+"""Handshake outcome per flow, from the per-direction bits of the flow table.
+
+TCP: `accepted` (the client's SYN answered by SYN-ACK, or data from the server; a flow
+whose first packet is the server's SYN-ACK counts too), `refused` (SYN answered by RST),
+`unanswered` (only SYNs, retransmissions included), `midstream` (the client's SYN is not
+in the capture). UDP: `answered` (any datagram back), `refused` (an ICMP/ICMPv6 port
+unreachable quoted a client datagram), `unanswered`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from analyzer.flows import flowbits as fb
+
+
+def outcomes(raw: dict[str, np.ndarray]) -> npt.NDArray[np.str_]:
+    proto, flags, s2c = raw["proto"], raw["flow_flags"], raw["sent_s2c"]
+    tcp = proto == fb.TCP
+    midstream = fb.has(flags, fb.MIDSTREAM)
+    tcp_accepted = (~midstream & fb.has(s2c, fb.SYNACK | fb.DATA)) | fb.has(flags, fb.FIRST_SYNACK)
+    tcp_refused = ~midstream & ~tcp_accepted & fb.has(s2c, fb.RST)
+    udp_answered = raw["packets_s2c"] > 0
+    udp_refused = ~udp_answered & fb.has(flags, fb.ICMP_UNREACH)
+    choices = [
+        tcp & tcp_accepted,
+        tcp & tcp_refused,
+        tcp & midstream,
+        tcp,
+        udp_answered,
+        udp_refused,
+    ]
+    labels = ["accepted", "refused", "midstream", "unanswered", "answered", "refused"]
+    return np.select(choices, labels, default="unanswered").astype("<U10")

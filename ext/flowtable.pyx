@@ -1,0 +1,672 @@
+# cython: language_level=3
+"""Bidirectional TCP/UDP flow table: packet batch columns in, finished flow records out.
+
+The update loop runs without the GIL and without Python calls: for each packet it hashes
+the canonical key (protocol, both endpoints, VLANs, tunnel), finds or creates the flow in an
+open-addressing index and updates its counters. Flows finish when closed (RST, or FIN from
+both sides) and quiet for the linger time, when idle longer than their protocol's
+timeout, or when a new SYN reuses a closed flow's ports; finished flows are copied to an
+output buffer that the driver drains after each batch, so memory follows live flows.
+"""
+
+include "flowtable_defs.pxi"
+include "flowtable_index.pxi"
+
+import numpy as np
+
+cimport numpy as cnp
+from libc.stdlib cimport calloc, free, malloc, realloc
+
+cnp.import_array()
+
+# The per-packet columns the loop reads, as raw pointers into C-contiguous numpy arrays.
+cdef struct PacketCols:
+    Py_ssize_t n
+    const int64_t *ts_ns
+    const uint32_t *iface
+    const uint8_t *wire_family
+    const uint8_t *src
+    const uint8_t *dst
+    const uint16_t *sport
+    const uint16_t *dport
+    const uint8_t *proto
+    const uint8_t *tcp_flags
+    const uint32_t *ip_len
+    const uint32_t *payload_len
+    const int32_t *vlan
+    const int32_t *vlan_inner
+    const uint8_t *tunnel
+    const uint8_t *frag
+    const uint8_t *icmp_type
+    const uint8_t *icmp_code
+    const uint8_t *q_src
+    const uint8_t *q_dst
+    const uint16_t *q_sport
+    const uint16_t *q_dport
+    const uint8_t *q_proto
+    const uint8_t *status
+
+# what pass 1 decided for a packet
+cdef enum:
+    K_SKIP = 0
+    K_FLOW_SRC_A = 1         # a TCP/UDP packet whose source is canonical endpoint a
+    K_FLOW_SRC_B = 2
+    K_ICMP_SRC_A = 3         # an ICMP error whose quoted source is endpoint a
+    K_ICMP_SRC_B = 4
+
+cdef enum:
+    PREFETCH_DISTANCE = 8
+
+PACKET_INPUTS = (
+    "ts_ns", "iface", "wire_family", "src", "dst", "sport", "dport", "proto", "tcp_flags",
+    "ip_len", "payload_len", "vlan", "vlan_inner", "tunnel", "frag", "icmp_type",
+    "icmp_code", "q_src", "q_dst", "q_sport", "q_dport", "q_proto", "status",
+)
+
+# name -> dtype of the raw finished-flow columns that take_finished() returns
+RAW_FLOW_COLUMNS = {
+    "client_addr": (np.uint8, (16,)),
+    "server_addr": (np.uint8, (16,)),
+    "client_port": (np.uint16, ()),
+    "server_port": (np.uint16, ()),
+    "proto": (np.uint8, ()),
+    "wire_family": (np.uint8, ()),
+    "vlan": (np.int32, ()),
+    "vlan_inner": (np.int32, ()),
+    "tunnel": (np.uint8, ()),
+    "iface": (np.uint32, ()),
+    "first_ts_ns": (np.int64, ()),
+    "last_ts_ns": (np.int64, ()),
+    "packets_c2s": (np.uint64, ()),
+    "packets_s2c": (np.uint64, ()),
+    "ip_bytes_c2s": (np.uint64, ()),
+    "ip_bytes_s2c": (np.uint64, ()),
+    "payload_bytes_c2s": (np.uint64, ()),
+    "payload_bytes_s2c": (np.uint64, ()),
+    "tcp_flags_c2s": (np.uint8, ()),
+    "tcp_flags_s2c": (np.uint8, ()),
+    "sent_c2s": (np.uint8, ()),
+    "sent_s2c": (np.uint8, ()),
+    "flow_flags": (np.uint8, ()),
+    "syn_count": (np.uint32, ()),
+}
+
+FLAG_BITS = {
+    "midstream": F_MIDSTREAM, "guessed": F_GUESSED, "closed": F_CLOSED,
+    "icmp_unreach": F_ICMP_UNREACH, "first_synack": F_FIRST_SYNACK,
+}
+SENT_BITS = {
+    "syn": S_SYN, "synack": S_SYNACK, "fin": S_FIN, "rst": S_RST, "data": S_DATA,
+    "pure_ack": S_PURE_ACK, "first_syn": S_FIRST_SYN,
+}
+
+
+cdef inline bint is_port_unreachable(uint8_t family, uint8_t icmp_type,
+                                     uint8_t icmp_code) noexcept nogil:
+    if family == 4:
+        return icmp_type == 3 and icmp_code == 3
+    return icmp_type == 1 and icmp_code == 4
+
+
+cdef inline uint8_t guess_client_is_b(uint16_t port_a, uint16_t port_b) noexcept nogil:
+    """Midstream: the client is the side with the ephemeral (larger, or >= 1024) port."""
+    if port_a < 1024 <= port_b:
+        return 1
+    if port_b < 1024 <= port_a:
+        return 0
+    return 1 if port_b > port_a else 0
+
+
+cdef class FlowTable:
+    """Live flows of one packet stream. Feed batches with `update`, drain with
+    `take_finished`, end with `finish_all`."""
+
+    cdef uint64_t *slots
+    cdef uint64_t mask
+    cdef FlowRec *recs
+    cdef uint32_t rec_cap
+    cdef uint32_t rec_hw
+    cdef uint32_t *free_ids
+    cdef uint32_t n_free
+    cdef FlowRec *done
+    cdef Py_ssize_t n_done
+    cdef Py_ssize_t done_cap
+    cdef uint64_t *hbuf
+    cdef uint8_t *kbuf
+    cdef Py_ssize_t buf_cap
+    cdef readonly int64_t tcp_timeout_ns
+    cdef readonly int64_t udp_timeout_ns
+    cdef readonly int64_t linger_ns
+    cdef int64_t now
+    cdef int64_t last_sweep_now
+    cdef uint64_t since_sweep
+    cdef readonly uint64_t packets_in_flows
+    cdef readonly uint64_t packets_ignored
+    cdef readonly uint64_t icmp_errors_matched
+    cdef readonly uint64_t icmp_errors_unmatched
+    cdef readonly uint64_t flows_started
+    cdef readonly uint64_t peak_live_flows
+
+    def __cinit__(self, int64_t tcp_timeout_ns, int64_t udp_timeout_ns, int64_t linger_ns,
+                  Py_ssize_t initial_capacity=1 << 16):
+        cdef uint64_t cap = 1024
+        while cap < <uint64_t>initial_capacity * 2:
+            cap <<= 1
+        self.mask = cap - 1
+        self.slots = <uint64_t *>calloc(cap, sizeof(uint64_t))
+        self.rec_cap = <uint32_t>(cap // 2)
+        self.recs = <FlowRec *>malloc(self.rec_cap * sizeof(FlowRec))
+        self.free_ids = <uint32_t *>malloc(self.rec_cap * sizeof(uint32_t))
+        self.done_cap = 1024
+        self.done = <FlowRec *>malloc(self.done_cap * sizeof(FlowRec))
+        if not (self.slots and self.recs and self.free_ids and self.done):
+            raise MemoryError("flow table: cannot allocate the initial table")
+        self.tcp_timeout_ns = tcp_timeout_ns
+        self.udp_timeout_ns = udp_timeout_ns
+        self.linger_ns = linger_ns
+        self.now = -(1 << 62)
+        self.last_sweep_now = self.now
+
+    def __dealloc__(self):
+        free(self.slots)
+        free(self.recs)
+        free(self.free_ids)
+        free(self.done)
+        free(self.hbuf)
+        free(self.kbuf)
+
+    @property
+    def live_flows(self) -> int:
+        return self.rec_hw - self.n_free
+
+    @property
+    def capacity(self) -> int:
+        return self.mask + 1
+
+    @property
+    def pending_finished(self) -> int:
+        return self.n_done
+
+    # ---- record pool and finished buffer -------------------------------------------------
+
+    cdef int alloc_rec(self, uint32_t *out) noexcept nogil:
+        cdef FlowRec *recs
+        cdef uint32_t *ids
+        cdef uint32_t cap
+        if self.n_free:
+            self.n_free -= 1
+            out[0] = self.free_ids[self.n_free]
+            return FT_OK
+        if self.rec_hw == self.rec_cap:
+            cap = self.rec_cap + self.rec_cap // 2
+            recs = <FlowRec *>realloc(self.recs, cap * sizeof(FlowRec))
+            if recs == NULL:
+                return FT_NOMEM
+            self.recs = recs
+            ids = <uint32_t *>realloc(self.free_ids, cap * sizeof(uint32_t))
+            if ids == NULL:
+                return FT_NOMEM
+            self.free_ids = ids
+            self.rec_cap = cap
+        out[0] = self.rec_hw
+        self.rec_hw += 1
+        if self.rec_hw - self.n_free > self.peak_live_flows:
+            self.peak_live_flows = self.rec_hw - self.n_free
+        return FT_OK
+
+    cdef int finish(self, uint32_t rid) noexcept nogil:
+        """Move flow `rid` to the finished buffer and free its record and index slot."""
+        cdef FlowRec *done
+        cdef Py_ssize_t cap
+        cdef FlowRec *r = &self.recs[rid]
+        if self.n_done == self.done_cap:
+            cap = self.done_cap * 2
+            done = <FlowRec *>realloc(self.done, cap * sizeof(FlowRec))
+            if done == NULL:
+                return FT_NOMEM
+            self.done = done
+            self.done_cap = cap
+        self.done[self.n_done] = r[0]
+        self.n_done += 1
+        index_remove(self.slots, self.mask, slot_of(r.hash, rid))
+        r.flags = 0
+        self.free_ids[self.n_free] = rid
+        self.n_free += 1
+        return FT_OK
+
+    cdef inline int64_t timeout_of(self, const FlowRec *r) noexcept nogil:
+        if r.flags & F_CLOSED:
+            return self.linger_ns
+        if r.proto == PROTO_TCP:
+            return self.tcp_timeout_ns
+        return self.udp_timeout_ns
+
+    cdef int sweep(self) noexcept nogil:
+        """Finish every flow whose timeout has passed at the current capture time."""
+        cdef uint32_t rid
+        cdef FlowRec *r
+        for rid in range(self.rec_hw):
+            r = &self.recs[rid]
+            if r.flags & F_IN_USE and self.now - r.last_ts > self.timeout_of(r):
+                if self.finish(rid) != FT_OK:
+                    return FT_NOMEM
+        self.last_sweep_now = self.now
+        self.since_sweep = 0
+        return FT_OK
+
+    cdef int grow_index(self) noexcept nogil:
+        cdef uint64_t old_cap = self.mask + 1
+        cdef uint64_t new_mask = old_cap * 2 - 1
+        cdef uint64_t *old = self.slots
+        cdef uint64_t *slots = <uint64_t *>calloc(new_mask + 1, sizeof(uint64_t))
+        cdef uint64_t i
+        if slots == NULL:
+            return FT_NOMEM
+        for i in range(old_cap):
+            if old[i] != 0:
+                index_insert(slots, new_mask, old[i])
+        self.slots = slots
+        self.mask = new_mask
+        free(old)
+        return FT_OK
+
+    cdef int make_room(self) noexcept nogil:
+        """Keep the index at most half full: sweep out expired flows first, grow if that
+        frees too little."""
+        cdef uint64_t live = self.rec_hw - self.n_free
+        cdef uint64_t cap = self.mask + 1
+        if (live + 1) * 2 <= cap:
+            return FT_OK
+        if self.now != self.last_sweep_now:
+            if self.sweep() != FT_OK:
+                return FT_NOMEM
+            live = self.rec_hw - self.n_free
+        if live * 8 > cap * 3:
+            return self.grow_index()
+        return FT_OK
+
+    # ---- the per-packet work ---------------------------------------------------------------
+
+    cdef int new_flow(self, const PacketCols *c, Py_ssize_t i, uint64_t h, bint src_a,
+                      uint32_t *out) noexcept nogil:
+        cdef uint32_t rid
+        cdef FlowRec *r
+        cdef uint8_t fl = c.tcp_flags[i]
+        if self.make_room() != FT_OK or self.alloc_rec(&rid) != FT_OK:
+            return FT_NOMEM
+        r = &self.recs[rid]
+        r.hash = h
+        if src_a:
+            memcpy(r.a, c.src + 16 * i, 16)
+            memcpy(r.b, c.dst + 16 * i, 16)
+            r.port_a = c.sport[i]
+            r.port_b = c.dport[i]
+        else:
+            memcpy(r.a, c.dst + 16 * i, 16)
+            memcpy(r.b, c.src + 16 * i, 16)
+            r.port_a = c.dport[i]
+            r.port_b = c.sport[i]
+        r.vlan = c.vlan[i]
+        r.vlan_inner = c.vlan_inner[i]
+        r.proto = c.proto[i]
+        r.tunnel = c.tunnel[i]
+        r.wire_family = c.wire_family[i]
+        r.iface = c.iface[i]
+        r.first_ts = c.ts_ns[i]
+        r.last_ts = c.ts_ns[i]
+        r.flags = F_IN_USE
+        r.client_is_b = 0 if src_a else 1
+        if r.proto == PROTO_TCP and not (fl & TH_SYN and not fl & TH_ACK):
+            r.flags |= F_MIDSTREAM
+            if fl & TH_SYN:                      # SYN-ACK first: its receiver is the client
+                r.flags |= F_FIRST_SYNACK
+                r.client_is_b = 1 if src_a else 0
+            else:
+                r.flags |= F_GUESSED
+                r.client_is_b = guess_client_is_b(r.port_a, r.port_b)
+        r.tcp_flags[0] = 0
+        r.tcp_flags[1] = 0
+        r.sent[0] = 0
+        r.sent[1] = 0
+        r.syn_count = 0
+        r.packets[0] = 0
+        r.packets[1] = 0
+        r.ip_bytes[0] = 0
+        r.ip_bytes[1] = 0
+        r.payload_bytes[0] = 0
+        r.payload_bytes[1] = 0
+        index_insert(self.slots, self.mask, slot_of(h, rid))
+        self.flows_started += 1
+        out[0] = rid
+        return FT_OK
+
+    cdef inline int64_t find(self, uint64_t h, const uint8_t *a, const uint8_t *b,
+                             uint16_t port_a, uint16_t port_b, uint8_t proto, int32_t vlan,
+                             int32_t vlan_inner, uint8_t tunnel) noexcept nogil:
+        """The record id of the flow with this key, or -1."""
+        cdef uint64_t i = (h >> 32) & self.mask
+        cdef uint64_t tag = h >> 32
+        cdef uint64_t s
+        while True:
+            s = self.slots[i]
+            if s == 0:
+                return -1
+            if (s >> 32) == tag and key_equal(
+                    &self.recs[rec_of(s)], h, a, b, port_a, port_b, proto, vlan,
+                    vlan_inner, tunnel):
+                return rec_of(s)
+            i = (i + 1) & self.mask
+
+    cdef int flow_packet(self, const PacketCols *c, Py_ssize_t i, uint64_t h,
+                         bint src_a) noexcept nogil:
+        cdef const uint8_t *a = c.src + 16 * i if src_a else c.dst + 16 * i
+        cdef const uint8_t *b = c.dst + 16 * i if src_a else c.src + 16 * i
+        cdef uint16_t pa = c.sport[i] if src_a else c.dport[i]
+        cdef uint16_t pb = c.dport[i] if src_a else c.sport[i]
+        cdef uint8_t fl = c.tcp_flags[i]
+        cdef bint pure_syn = c.proto[i] == PROTO_TCP and fl & TH_SYN and not fl & TH_ACK
+        cdef int64_t ts = c.ts_ns[i]
+        cdef int64_t found = self.find(h, a, b, pa, pb, c.proto[i], c.vlan[i],
+                                       c.vlan_inner[i], c.tunnel[i])
+        cdef uint32_t rid
+        cdef FlowRec *r
+        cdef int role
+        if found >= 0:
+            r = &self.recs[found]
+            if ts - r.last_ts > self.timeout_of(r) or (pure_syn and r.flags & F_CLOSED):
+                if self.finish(<uint32_t>found) != FT_OK:
+                    return FT_NOMEM
+                found = -1
+        if found < 0:
+            if self.new_flow(c, i, h, src_a, &rid) != FT_OK:
+                return FT_NOMEM
+        else:
+            rid = <uint32_t>found
+        r = &self.recs[rid]
+        role = (0 if src_a else 1) ^ r.client_is_b
+        if ts > r.last_ts:
+            r.last_ts = ts
+        if ts < r.first_ts:
+            r.first_ts = ts
+        r.packets[role] += 1
+        r.ip_bytes[role] += c.ip_len[i]
+        r.payload_bytes[role] += c.payload_len[i]
+        if c.payload_len[i]:
+            r.sent[role] |= S_DATA
+        if r.proto == PROTO_TCP:
+            self.tcp_state(r, role, fl, pure_syn, c.payload_len[i] != 0)
+        return FT_OK
+
+    cdef inline void tcp_state(self, FlowRec *r, int role, uint8_t fl, bint pure_syn,
+                               bint has_payload) noexcept nogil:
+        if r.packets[role] == 1 and pure_syn:
+            r.sent[role] |= S_FIRST_SYN
+        r.tcp_flags[role] |= fl
+        if pure_syn:
+            r.sent[role] |= S_SYN
+            if role == 0:
+                r.syn_count += 1
+        elif fl & TH_SYN:
+            r.sent[role] |= S_SYNACK
+        elif fl & TH_ACK and not (fl & (TH_FIN | TH_RST) or has_payload):
+            r.sent[role] |= S_PURE_ACK
+        if fl & TH_FIN:
+            r.sent[role] |= S_FIN
+        if fl & TH_RST:
+            r.sent[role] |= S_RST
+        if fl & TH_RST or (r.sent[0] & S_FIN and r.sent[1] & S_FIN):
+            r.flags |= F_CLOSED
+
+    cdef void icmp_error(self, const PacketCols *c, Py_ssize_t i, uint64_t h,
+                         bint src_a) noexcept nogil:
+        """Attribute an ICMP port unreachable to the UDP flow of the datagram it quotes."""
+        cdef const uint8_t *a = c.q_src + 16 * i if src_a else c.q_dst + 16 * i
+        cdef const uint8_t *b = c.q_dst + 16 * i if src_a else c.q_src + 16 * i
+        cdef uint16_t pa = c.q_sport[i] if src_a else c.q_dport[i]
+        cdef uint16_t pb = c.q_dport[i] if src_a else c.q_sport[i]
+        cdef int64_t found = self.find(h, a, b, pa, pb, c.q_proto[i], c.vlan[i],
+                                       c.vlan_inner[i], c.tunnel[i])
+        cdef FlowRec *r
+        if found < 0:
+            self.icmp_errors_unmatched += 1
+            return
+        self.icmp_errors_matched += 1
+        r = &self.recs[found]
+        if (r.proto == PROTO_UDP and ((0 if src_a else 1) ^ r.client_is_b) == 0
+                and is_port_unreachable(c.wire_family[i], c.icmp_type[i], c.icmp_code[i])):
+            r.flags |= F_ICMP_UNREACH
+
+    cdef void classify(self, const PacketCols *c) noexcept nogil:
+        """Pass 1: decide each packet's kind and hash its canonical key."""
+        cdef Py_ssize_t i
+        cdef uint8_t p
+        cdef bint sa
+        cdef const uint8_t *s
+        cdef const uint8_t *d
+        cdef uint16_t sp, dp
+        for i in range(c.n):
+            p = c.proto[i]
+            self.kbuf[i] = K_SKIP
+            if c.status[i] != 0 or c.wire_family[i] == 0:
+                continue
+            if (p == PROTO_TCP or p == PROTO_UDP) and c.frag[i] != 2:
+                s = c.src + 16 * i
+                d = c.dst + 16 * i
+                sp = c.sport[i]
+                dp = c.dport[i]
+                self.kbuf[i] = K_FLOW_SRC_A
+            elif (p == PROTO_ICMP or p == PROTO_ICMP6) and (
+                    c.q_proto[i] == PROTO_UDP or c.q_proto[i] == PROTO_TCP):
+                s = c.q_src + 16 * i
+                d = c.q_dst + 16 * i
+                sp = c.q_sport[i]
+                dp = c.q_dport[i]
+                p = c.q_proto[i]
+                self.kbuf[i] = K_ICMP_SRC_A
+            else:
+                continue
+            sa = src_is_a(s, d, sp, dp)
+            if not sa:
+                self.kbuf[i] += 1
+            if sa:
+                self.hbuf[i] = key_hash(s, d, sp, dp, p, c.vlan[i], c.vlan_inner[i],
+                                        c.tunnel[i])
+            else:
+                self.hbuf[i] = key_hash(d, s, dp, sp, p, c.vlan[i], c.vlan_inner[i],
+                                        c.tunnel[i])
+
+    cdef int run(self, const PacketCols *c) noexcept nogil:
+        """Pass 2: update the flows, prefetching index slots a few packets ahead."""
+        cdef Py_ssize_t i, j
+        cdef uint8_t k
+        for i in range(c.n):
+            j = i + PREFETCH_DISTANCE
+            if j < c.n and self.kbuf[j] != K_SKIP:
+                FT_PREFETCH(&self.slots[(self.hbuf[j] >> 32) & self.mask])
+            k = self.kbuf[i]
+            if k == K_SKIP:
+                self.packets_ignored += 1
+                continue
+            if c.ts_ns[i] > self.now:
+                self.now = c.ts_ns[i]
+            if k <= K_FLOW_SRC_B:
+                if self.flow_packet(c, i, self.hbuf[i], k == K_FLOW_SRC_A) != FT_OK:
+                    return FT_NOMEM
+                self.packets_in_flows += 1
+            else:
+                self.packets_ignored += 1
+                self.icmp_error(c, i, self.hbuf[i], k == K_ICMP_SRC_A)
+        self.since_sweep += c.n
+        if self.since_sweep * 2 >= self.rec_hw and self.now - self.last_sweep_now >= min(
+                self.linger_ns, 1000000000):
+            return self.sweep()
+        return FT_OK
+
+    cdef int reserve_buffers(self, Py_ssize_t n) except -1:
+        if n <= self.buf_cap:
+            return 0
+        free(self.hbuf)
+        free(self.kbuf)
+        self.hbuf = <uint64_t *>malloc(n * sizeof(uint64_t))
+        self.kbuf = <uint8_t *>malloc(n)
+        if self.hbuf == NULL or self.kbuf == NULL:
+            self.buf_cap = 0
+            raise MemoryError("flow table: cannot allocate batch buffers")
+        self.buf_cap = n
+        return 0
+
+    # ---- Python interface --------------------------------------------------------------------
+
+    def update(self, columns: dict) -> None:
+        """Feed one packet batch (the columns of analyzer.capture.columns.PACKET_COLUMNS)."""
+        cdef PacketCols c
+        cdef dict arrays = {name: np.ascontiguousarray(columns[name]) for name in PACKET_INPUTS}
+        cdef int status
+        c.n = len(arrays["ts_ns"])
+        if c.n == 0:
+            return
+        fill_cols(&c, arrays)
+        self.reserve_buffers(c.n)
+        with nogil:
+            self.classify(&c)
+            status = self.run(&c)
+        if status == FT_NOMEM:
+            raise MemoryError(f"flow table: out of memory with {self.live_flows} live flows")
+
+    def expire(self, int64_t now_ns) -> None:
+        """Advance the capture clock to `now_ns` and finish the flows that timed out."""
+        cdef int status
+        if now_ns > self.now:
+            self.now = now_ns
+        with nogil:
+            status = self.sweep()
+        if status == FT_NOMEM:
+            raise MemoryError("flow table: out of memory while expiring flows")
+
+    def finish_all(self) -> None:
+        """End of input: every live flow becomes finished."""
+        cdef uint32_t rid
+        cdef int status = FT_OK
+        with nogil:
+            for rid in range(self.rec_hw):
+                if self.recs[rid].flags & F_IN_USE:
+                    status = self.finish(rid)
+                    if status != FT_OK:
+                        break
+        if status == FT_NOMEM:
+            raise MemoryError("flow table: out of memory while finishing flows")
+
+    def take_finished(self) -> dict:
+        """The finished flows so far as raw columns (RAW_FLOW_COLUMNS); empties the buffer."""
+        cdef Py_ssize_t n = self.n_done
+        out = {name: np.empty((n,) + shape, dtype=dt)
+               for name, (dt, shape) in RAW_FLOW_COLUMNS.items()}
+        if n:
+            export_records(self.done, n, out)
+        self.n_done = 0
+        cdef FlowRec *smaller
+        if self.done_cap > 65536:
+            smaller = <FlowRec *>realloc(self.done, 65536 * sizeof(FlowRec))
+            if smaller != NULL:
+                self.done = smaller
+                self.done_cap = 65536
+        return out
+
+
+cdef void fill_cols(PacketCols *c, dict a) except *:
+    check_dtypes(a)
+    c.ts_ns = <const int64_t *>cnp.PyArray_DATA(a["ts_ns"])
+    c.iface = <const uint32_t *>cnp.PyArray_DATA(a["iface"])
+    c.wire_family = <const uint8_t *>cnp.PyArray_DATA(a["wire_family"])
+    c.src = <const uint8_t *>cnp.PyArray_DATA(a["src"])
+    c.dst = <const uint8_t *>cnp.PyArray_DATA(a["dst"])
+    c.sport = <const uint16_t *>cnp.PyArray_DATA(a["sport"])
+    c.dport = <const uint16_t *>cnp.PyArray_DATA(a["dport"])
+    c.proto = <const uint8_t *>cnp.PyArray_DATA(a["proto"])
+    c.tcp_flags = <const uint8_t *>cnp.PyArray_DATA(a["tcp_flags"])
+    c.ip_len = <const uint32_t *>cnp.PyArray_DATA(a["ip_len"])
+    c.payload_len = <const uint32_t *>cnp.PyArray_DATA(a["payload_len"])
+    c.vlan = <const int32_t *>cnp.PyArray_DATA(a["vlan"])
+    c.vlan_inner = <const int32_t *>cnp.PyArray_DATA(a["vlan_inner"])
+    c.tunnel = <const uint8_t *>cnp.PyArray_DATA(a["tunnel"])
+    c.frag = <const uint8_t *>cnp.PyArray_DATA(a["frag"])
+    c.icmp_type = <const uint8_t *>cnp.PyArray_DATA(a["icmp_type"])
+    c.icmp_code = <const uint8_t *>cnp.PyArray_DATA(a["icmp_code"])
+    c.q_src = <const uint8_t *>cnp.PyArray_DATA(a["q_src"])
+    c.q_dst = <const uint8_t *>cnp.PyArray_DATA(a["q_dst"])
+    c.q_sport = <const uint16_t *>cnp.PyArray_DATA(a["q_sport"])
+    c.q_dport = <const uint16_t *>cnp.PyArray_DATA(a["q_dport"])
+    c.q_proto = <const uint8_t *>cnp.PyArray_DATA(a["q_proto"])
+    c.status = <const uint8_t *>cnp.PyArray_DATA(a["status"])
+
+
+cdef void check_dtypes(dict a) except *:
+    from analyzer.capture.columns import PACKET_COLUMNS
+    for name in PACKET_INPUTS:
+        dtype, shape = PACKET_COLUMNS[name][0], PACKET_COLUMNS[name][1]
+        arr = a[name]
+        if arr.dtype != np.dtype(dtype) or arr.shape[1:] != shape or len(arr) != len(a["ts_ns"]):
+            raise TypeError(f"flow table: column {name!r} has dtype {arr.dtype} shape "
+                            f"{arr.shape}, expected {np.dtype(dtype)} {shape}")
+
+
+cdef void export_records(const FlowRec *recs, Py_ssize_t n, dict out) except *:
+    cdef uint8_t[:, ::1] caddr = out["client_addr"]
+    cdef uint8_t[:, ::1] saddr = out["server_addr"]
+    cdef uint16_t[::1] cport = out["client_port"]
+    cdef uint16_t[::1] sport = out["server_port"]
+    cdef uint8_t[::1] proto = out["proto"]
+    cdef uint8_t[::1] fam = out["wire_family"]
+    cdef int32_t[::1] vlan = out["vlan"]
+    cdef int32_t[::1] vlan_inner = out["vlan_inner"]
+    cdef uint8_t[::1] tunnel = out["tunnel"]
+    cdef uint32_t[::1] iface = out["iface"]
+    cdef int64_t[::1] first = out["first_ts_ns"]
+    cdef int64_t[::1] last = out["last_ts_ns"]
+    cdef uint64_t[::1] pc = out["packets_c2s"]
+    cdef uint64_t[::1] ps = out["packets_s2c"]
+    cdef uint64_t[::1] ic = out["ip_bytes_c2s"]
+    cdef uint64_t[::1] is_ = out["ip_bytes_s2c"]
+    cdef uint64_t[::1] lc = out["payload_bytes_c2s"]
+    cdef uint64_t[::1] ls = out["payload_bytes_s2c"]
+    cdef uint8_t[::1] fc = out["tcp_flags_c2s"]
+    cdef uint8_t[::1] fs = out["tcp_flags_s2c"]
+    cdef uint8_t[::1] sc = out["sent_c2s"]
+    cdef uint8_t[::1] ss = out["sent_s2c"]
+    cdef uint8_t[::1] flags = out["flow_flags"]
+    cdef uint32_t[::1] syn = out["syn_count"]
+    cdef Py_ssize_t i
+    cdef const FlowRec *r
+    with nogil:
+        for i in range(n):
+            r = &recs[i]
+            if r.client_is_b:
+                memcpy(&caddr[i, 0], r.b, 16)
+                memcpy(&saddr[i, 0], r.a, 16)
+                cport[i] = r.port_b
+                sport[i] = r.port_a
+            else:
+                memcpy(&caddr[i, 0], r.a, 16)
+                memcpy(&saddr[i, 0], r.b, 16)
+                cport[i] = r.port_a
+                sport[i] = r.port_b
+            proto[i] = r.proto
+            fam[i] = r.wire_family
+            vlan[i] = r.vlan
+            vlan_inner[i] = r.vlan_inner
+            tunnel[i] = r.tunnel
+            iface[i] = r.iface
+            first[i] = r.first_ts
+            last[i] = r.last_ts
+            pc[i] = r.packets[0]
+            ps[i] = r.packets[1]
+            ic[i] = r.ip_bytes[0]
+            is_[i] = r.ip_bytes[1]
+            lc[i] = r.payload_bytes[0]
+            ls[i] = r.payload_bytes[1]
+            fc[i] = r.tcp_flags[0]
+            fs[i] = r.tcp_flags[1]
+            sc[i] = r.sent[0]
+            ss[i] = r.sent[1]
+            flags[i] = r.flags & ~F_IN_USE
+            syn[i] = r.syn_count

@@ -1,0 +1,76 @@
+# Flow record, flag bits and the C helpers shared by the flow table (included by flowtable.pyx).
+#
+# A flow is keyed canonically: endpoint "a" is the smaller (address, port), "b" the larger,
+# plus protocol, both VLAN ids and the tunnel kind. Per-direction counters are kept in
+# role order (0 = client/originator, 1 = server/responder); `client_is_b` maps the
+# canonical direction of a packet to its role.
+
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+
+cdef extern from *:
+    """
+    #define FT_PREFETCH(p) __builtin_prefetch((const void *)(p), 0, 1)
+    """
+    void FT_PREFETCH(const void *p) noexcept nogil
+
+
+cdef struct FlowRec:
+    uint64_t hash
+    uint8_t a[16]
+    uint8_t b[16]
+    uint16_t port_a
+    uint16_t port_b
+    int32_t vlan
+    int32_t vlan_inner
+    uint8_t proto
+    uint8_t tunnel
+    uint8_t wire_family
+    uint8_t client_is_b
+    uint8_t flags            # F_* bits below
+    uint8_t tcp_flags[2]     # OR of TCP flag bytes per role
+    uint8_t sent[2]          # S_* bits per role
+    uint32_t syn_count       # pure SYNs sent by the client
+    uint32_t iface
+    int64_t first_ts
+    int64_t last_ts
+    uint64_t packets[2]
+    uint64_t ip_bytes[2]
+    uint64_t payload_bytes[2]
+
+
+# FlowRec.flags
+cdef enum:
+    F_MIDSTREAM = 1          # the flow's first packet is not the client's pure SYN (TCP)
+    F_GUESSED = 2            # client guessed from the ports
+    F_CLOSED = 4             # RST seen, or FIN seen from both sides
+    F_ICMP_UNREACH = 8       # an ICMP port unreachable quoted a client datagram
+    F_FIRST_SYNACK = 16      # the flow's first packet was a SYN-ACK (client known)
+    F_IN_USE = 128
+
+# FlowRec.sent (per role)
+cdef enum:
+    S_SYN = 1                # pure SYN (SYN without ACK)
+    S_SYNACK = 2
+    S_FIN = 4
+    S_RST = 8
+    S_DATA = 16              # a packet with transport payload
+    S_PURE_ACK = 32          # a bare ACK: no SYN, FIN, RST or payload (Zeek history 'A')
+    S_FIRST_SYN = 64         # this role's first packet was a pure SYN
+
+# TCP flag bits
+cdef enum:
+    TH_FIN = 0x01
+    TH_SYN = 0x02
+    TH_RST = 0x04
+    TH_ACK = 0x10
+
+# Status codes of the nogil loop
+cdef enum:
+    FT_OK = 0
+    FT_NOMEM = 1
+
+cdef enum:
+    PROTO_ICMP = 1
+    PROTO_TCP = 6
+    PROTO_UDP = 17
+    PROTO_ICMP6 = 58

@@ -1,0 +1,202 @@
+"""Flow table on small hand-built packet batches: keys, directions, outcomes, splitting.
+
+Expected values come from the scenario each test builds (who sent what, when), not from
+our code; the oracle tests against tshark, the communityid package and real sockets are in
+test_flows_oracles.py and test_flows_sockets.py.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from flowpackets import ACK, FIN, PSH, RST, SYN, batch, pkt
+
+from analyzer.flows import FlowFrame, Timeouts, flows_from_batches
+
+C4, S4 = "192.0.2.2", "192.0.2.1"
+C6, S6 = "2001:db8::2", "2001:db8::1"
+
+
+def flows(*batches: list, timeouts: Timeouts | None = None, flush_every: int = 65536
+          ) -> FlowFrame:
+    return FlowFrame.concat(list(flows_from_batches(
+        [batch(b) for b in batches], timeouts, flush_every)))
+
+
+def handshake(c: str, cp: int, s: str, sp: int, t: float = 0.0) -> list:
+    return [
+        pkt(c, cp, s, sp, t, flags=SYN),
+        pkt(s, sp, c, cp, t + 0.001, flags=SYN | ACK),
+        pkt(c, cp, s, sp, t + 0.002, flags=ACK),
+        pkt(c, cp, s, sp, t + 0.003, flags=PSH | ACK, payload=100),
+        pkt(s, sp, c, cp, t + 0.004, flags=PSH | ACK, payload=1000),
+        pkt(c, cp, s, sp, t + 0.005, flags=FIN | ACK),
+        pkt(s, sp, c, cp, t + 0.006, flags=FIN | ACK),
+        pkt(c, cp, s, sp, t + 0.007, flags=ACK),
+    ]
+
+
+@pytest.mark.parametrize(("c", "s", "family"), [(C4, S4, 4), (C6, S6, 6)])
+def test_accepted_connection_counts_both_directions(c: str, s: str, family: int) -> None:
+    f = flows(handshake(c, 40000, s, 80))
+    assert len(f) == 1
+    row = f.to_records(extras=True)[0]
+    assert (row["client"], row["client_port"], row["server"], row["server_port"]) == (
+        c, 40000, s, 80)
+    assert (row["packets_c2s"], row["packets_s2c"]) == (5, 3)
+    assert (row["payload_bytes_c2s"], row["payload_bytes_s2c"]) == (100, 1000)
+    header = 40 if family == 4 else 60
+    assert row["ip_bytes_c2s"] == 5 * header + 100
+    assert row["ip_bytes_s2c"] == 3 * header + 1000
+    assert row["wire_family"] == family
+    assert (row["outcome"], row["conn_state"], row["midstream"]) == ("accepted", "SF", False)
+    assert (row["first_ts_ns"], row["last_ts_ns"]) == (0, 7_000_000)
+    assert row["tcp_flags_c2s"] == SYN | ACK | PSH | FIN
+
+
+def test_refused_and_unanswered_with_retransmissions() -> None:
+    f = flows([
+        pkt(C4, 40001, S4, 81, 0.0, flags=SYN),
+        pkt(S4, 81, C4, 40001, 0.001, flags=RST | ACK),
+        pkt(C4, 40002, S4, 82, 0.0, flags=SYN),
+        pkt(C4, 40002, S4, 82, 1.0, flags=SYN),
+        pkt(C4, 40002, S4, 82, 3.0, flags=SYN),
+    ])
+    by_port = {r["server_port"]: r for r in f.to_records(extras=True)}
+    assert by_port[81]["outcome"] == "refused"
+    assert by_port[81]["conn_state"] == "REJ"
+    assert by_port[82]["outcome"] == "unanswered"
+    assert by_port[82]["conn_state"] == "S0"
+    assert by_port[82]["syn_retransmissions"] == 2
+    assert by_port[82]["packets_c2s"] == 3
+
+
+def test_midstream_client_guessed_from_ports() -> None:
+    # first packet seen goes from the server (port 443) to the client's ephemeral port
+    f = flows([
+        pkt(S4, 443, C4, 51000, 0.0, flags=ACK, payload=10),
+        pkt(C4, 51000, S4, 443, 0.1, flags=ACK),
+    ])
+    row = f.to_records(extras=True)[0]
+    assert (row["client"], row["client_port"], row["server_port"]) == (C4, 51000, 443)
+    assert row["midstream"] and row["client_guessed"]
+    assert (row["outcome"], row["conn_state"]) == ("midstream", "OTH")
+    assert (row["packets_c2s"], row["packets_s2c"]) == (1, 1)
+
+
+def test_synack_first_names_its_receiver_client() -> None:
+    f = flows([pkt(S4, 80, C4, 1234, 0.0, flags=SYN | ACK),
+               pkt(C4, 1234, S4, 80, 0.1, flags=ACK)])
+    row = f.to_records(extras=True)[0]
+    assert (row["client_port"], row["server_port"]) == (1234, 80)
+    assert row["midstream"] and not row["client_guessed"]
+    assert row["outcome"] == "accepted"
+
+
+def test_port_reuse_after_fin_starts_new_flow() -> None:
+    f = flows(handshake(C4, 40000, S4, 80, 0.0) + handshake(C4, 40000, S4, 80, 1.0))
+    assert len(f) == 2
+    assert list(f.columns["packets_c2s"]) == [5, 5]
+    assert list(f.columns["first_ts_ns"]) == [0, 1_000_000_000]
+
+
+def test_port_reuse_after_rst_starts_new_flow() -> None:
+    f = flows([
+        pkt(C4, 40000, S4, 81, 0.0, flags=SYN),
+        pkt(S4, 81, C4, 40000, 0.001, flags=RST | ACK),
+        pkt(C4, 40000, S4, 81, 0.5, flags=SYN),
+        pkt(S4, 81, C4, 40000, 0.501, flags=SYN | ACK),
+    ])
+    assert list(f.columns["outcome"]) == ["refused", "accepted"]
+
+
+def test_idle_timeout_splits_udp_and_tcp() -> None:
+    f = flows([
+        pkt(C4, 5000, S4, 53, 0.0, proto=17, payload=30),
+        pkt(S4, 53, C4, 5000, 0.1, proto=17, payload=80),
+        pkt(C4, 5000, S4, 53, 61.0, proto=17, payload=30),      # after udp timeout 60 s
+        pkt(C4, 40000, S4, 22, 0.0, flags=SYN),
+        pkt(S4, 22, C4, 40000, 0.01, flags=SYN | ACK),
+        pkt(C4, 40000, S4, 22, 200.0, flags=ACK),               # within tcp timeout
+        pkt(C4, 40000, S4, 22, 600.0, flags=ACK, payload=5),    # 400 s idle: new flow
+    ])
+    recs = f.to_records(extras=True)
+    udp = [r for r in recs if r["proto"] == "udp"]
+    tcp = [r for r in recs if r["proto"] == "tcp"]
+    assert [(r["packets_c2s"], r["packets_s2c"], r["outcome"]) for r in udp] == [
+        (1, 1, "answered"), (1, 0, "unanswered")]
+    assert [(r["packets_c2s"], r["packets_s2c"], r["midstream"]) for r in tcp] == [
+        (2, 1, False), (1, 0, True)]
+
+
+def test_timeouts_are_configurable() -> None:
+    rows = [pkt(C4, 5000, S4, 53, 0.0, proto=17), pkt(C4, 5000, S4, 53, 10.0, proto=17)]
+    assert len(flows(rows)) == 1
+    assert len(flows(rows, timeouts=Timeouts(udp=5.0))) == 2
+
+
+def test_udp_refused_by_icmp_port_unreachable_quoting_the_datagram() -> None:
+    icmp4 = pkt(S4, 0, C4, 0, 0.001, proto=1, icmp_type=3, icmp_code=3, q_src=pkt(
+        C4, 0, S4, 0, 0)["src"], q_dst=pkt(S4, 0, C4, 0, 0)["src"], q_sport=5353,
+        q_dport=9999, q_proto=17)
+    icmp6 = pkt(S6, 0, C6, 0, 0.001, proto=58, icmp_type=1, icmp_code=4, q_src=pkt(
+        C6, 0, S6, 0, 0)["src"], q_dst=pkt(S6, 0, C6, 0, 0)["src"], q_sport=5353,
+        q_dport=9999, q_proto=17)
+    f = flows([pkt(C4, 5353, S4, 9999, 0.0, proto=17, payload=4), icmp4,
+               pkt(C6, 5353, S6, 9999, 0.0, proto=17, payload=4), icmp6,
+               pkt(C4, 5354, S4, 9999, 0.0, proto=17, payload=4)])
+    outcome = {(r["client"], r["client_port"]): r["outcome"] for r in f.to_records()}
+    assert outcome == {(C4, 5353): "refused", (C6, 5353): "refused",
+                       (C4, 5354): "unanswered"}
+    assert f.columns["packets_s2c"].tolist() == [0, 0, 0]
+
+
+def test_vlan_and_tunnel_are_part_of_the_key() -> None:
+    f = flows([
+        pkt(C4, 1, S4, 2, 0.0, proto=17, vlan=10),
+        pkt(C4, 1, S4, 2, 0.1, proto=17, vlan=20),
+        pkt(C4, 1, S4, 2, 0.2, proto=17, tunnel=3),
+        pkt(S4, 2, C4, 1, 0.3, proto=17, vlan=10),
+    ])
+    assert sorted(zip(f.columns["vlan"].tolist(), f.columns["tunnel"].tolist(),
+                      f.columns["packets_s2c"].tolist(), strict=True)) == [
+        (-1, "4in4", 0), (10, "", 1), (20, "", 0)]
+
+
+def test_bad_status_later_fragments_and_non_ip_are_not_flows() -> None:
+    f = flows([
+        pkt(C4, 1, S4, 2, 0.0, proto=17, status=3),
+        pkt(C4, 1, S4, 2, 0.0, proto=17, frag=2),
+        pkt(C4, 1, S4, 2, 0.0, proto=17, wire_family=0),
+        pkt(C4, 0, S4, 0, 0.0, proto=1, icmp_type=8),
+    ])
+    assert len(f) == 0
+
+
+def test_many_flows_grow_table_and_stream_out_in_batches() -> None:
+    n = 300_000
+    rng = np.random.default_rng(1)
+    cols = batch([pkt(C4, 1, S4, 2, 0.0, proto=17)])
+    big = {name: np.repeat(arr, n, axis=0) for name, arr in cols.items()}
+    big["sport"] = (np.arange(n) % 60000 + 1024).astype(np.uint16)
+    big["src"][:, 14] = (np.arange(n) // 60000).astype(np.uint8)
+    big["ts_ns"] = np.sort(rng.integers(0, 10**9, n))
+    halves = [{k: v[: n // 2] for k, v in big.items()}, {k: v[n // 2:] for k, v in big.items()}]
+    frames = list(flows_from_batches(halves, None, flush_every=100_000))
+    assert sum(len(fr) for fr in frames) == n
+    assert all(len(fr) for fr in frames)
+
+
+def test_finished_flows_leave_while_reading() -> None:
+    # 1000 short UDP exchanges 2 s apart: with a 1 s timeout only a few are ever live
+    rows = []
+    for i in range(1000):
+        rows.append(pkt(C4, 10000 + i, S4, 53, 2.0 * i, proto=17))
+        rows.append(pkt(S4, 53, C4, 10000 + i, 2.0 * i + 0.01, proto=17))
+    from analyzer.flows.table import Timeouts as T
+    table = T(udp=1.0).new_table(initial_capacity=16)
+    for start in range(0, len(rows), 100):
+        table.update(batch(rows[start:start + 100]))
+    assert table.peak_live_flows < 200
+    table.finish_all()
+    assert len(table.take_finished()["proto"]) == 1000
