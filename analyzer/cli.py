@@ -18,6 +18,7 @@ from analyzer.errors import DualstackError
 COMMANDS: tuple[str, ...] = (
     "packets",
     "stats",
+    "flows",
 )
 
 

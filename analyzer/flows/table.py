@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from analyzer._flowtable import FlowTable
+from analyzer.errors import DualstackError
 from analyzer.flows.build import build_columns
 from analyzer.flows.frame import FlowFrame
 
@@ -46,12 +47,21 @@ def flows_from_batches(
     """Flow batches for a stream of packet column dicts (PacketBatch.columns).
 
     A FlowFrame is yielded whenever at least `flush_every` flows have finished, and once
-    at the end with the rest (possibly empty frames are skipped)."""
+    at the end with the rest (empty frames are skipped). If the batch source raises an
+    input error (a broken capture), the flows read so far are yielded first."""
     table = (timeouts or Timeouts()).new_table()
-    for columns in batches:
-        table.update(columns)
-        if table.pending_finished >= flush_every:
-            yield FlowFrame(build_columns(table.take_finished()))
+    try:
+        for columns in batches:
+            table.update(columns)
+            if table.pending_finished >= flush_every:
+                yield FlowFrame(build_columns(table.take_finished()))
+    except DualstackError:
+        yield from _drain(table)
+        raise
+    yield from _drain(table)
+
+
+def _drain(table: FlowTable) -> Iterator[FlowFrame]:
     table.finish_all()
     if table.pending_finished:
         yield FlowFrame(build_columns(table.take_finished()))
@@ -79,7 +89,8 @@ def iter_flow_batches(
 def read_flows(
     sources: Sources, *, timeouts: Timeouts | None = None, stats: Any = None
 ) -> FlowFrame:
-    """All flows of one or more captures, sorted by first packet."""
+    """All flows of one or more captures, sorted by first packet. On a broken capture
+    the CaptureError is raised (use iter_flow_batches to keep the flows read before)."""
     frames = list(iter_flow_batches(sources, timeouts=timeouts, stats=stats))
     if len(frames) <= 1:
         return frames[0] if frames else FlowFrame.empty()

@@ -1,0 +1,113 @@
+"""List the bidirectional TCP/UDP flows of one or more captures (read as one stream in
+timestamp order): client, server, handshake outcome, Zeek conn_state, packets and bytes per
+direction, Community ID. Flows are written as they finish, each batch in first-packet order.
+
+Exit codes: 0 success; 1 a capture broke after everything read before it was written;
+2 usage error or unreadable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from typing import IO, Any
+
+import numpy as np
+
+from analyzer.errors import UsageError
+from analyzer.flows.output import FORMATS, open_writer
+from analyzer.flows.table import Timeouts, flows_from_batches
+
+NAME = "flows"
+HELP = "bidirectional TCP/UDP flows of captures (table, jsonl, csv, parquet)"
+
+PROGRESS_MIN_BYTES = 64 << 20
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("captures", nargs="+", metavar="CAPTURE",
+                        help="pcap/pcapng files, compressed or not; '-' reads stdin")
+    parser.add_argument("--format", choices=FORMATS, default="table",
+                        help="output format (default: table)")
+    parser.add_argument("-o", "--output", default="-", metavar="PATH",
+                        help="write here instead of stdout")
+    parser.add_argument("-H", "--no-header", action="store_true",
+                        help="no header line (table, csv)")
+    defaults = Timeouts()
+    parser.add_argument("--tcp-timeout", type=float, default=defaults.tcp, metavar="S",
+                        help=f"TCP inactivity timeout in seconds (default {defaults.tcp:g})")
+    parser.add_argument("--udp-timeout", type=float, default=defaults.udp, metavar="S",
+                        help=f"UDP inactivity timeout in seconds (default {defaults.udp:g})")
+
+
+def run(args: argparse.Namespace) -> int:
+    from analyzer.capture import read_batches
+
+    if args.tcp_timeout <= 0 or args.udp_timeout <= 0:
+        raise UsageError("timeouts must be positive")
+    timeouts = Timeouts(tcp=args.tcp_timeout, udp=args.udp_timeout)
+    progress = Progress.for_inputs(args.captures)
+    packets = (progress.seen(batch.columns) for batch in read_batches(args.captures))
+    with _open_output(args.output, binary=args.format == "parquet") as stream:
+        writer = open_writer(args.format, stream, header=not args.no_header)
+        try:
+            for frame in flows_from_batches(packets, timeouts):
+                progress.flows += len(frame)
+                writer.write(frame)
+        finally:
+            writer.close()
+            progress.done()
+    return 0
+
+
+@contextlib.contextmanager
+def _open_output(path: str, binary: bool) -> Iterator[IO[Any]]:
+    if path == "-":
+        yield sys.stdout.buffer if binary else sys.stdout
+        return
+    try:
+        # closed by the `with` below; opened here to report a bad path as a usage error
+        stream = open(path, "wb" if binary else "w", encoding=None if binary else "utf-8")  # noqa: SIM115
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror}") from exc
+    with stream:
+        yield stream
+
+
+class Progress:
+    """A one-line progress report on stderr, only when it is a terminal and input is big."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.packets = 0
+        self.flows = 0
+        self.start = time.monotonic()
+        self.last = 0.0
+
+    @classmethod
+    def for_inputs(cls, sources: Iterable[str]) -> Progress:
+        total = sum(os.path.getsize(s) for s in sources if s != "-" and os.path.isfile(s))
+        return cls(sys.stderr.isatty() and total >= PROGRESS_MIN_BYTES)
+
+    def seen(self, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        self.packets += len(columns["ts_ns"])
+        now = time.monotonic()
+        if self.enabled and now - self.last >= 0.5:
+            self.last = now
+            self._show(now)
+        return columns
+
+    def _show(self, now: float) -> None:
+        rate = self.packets / max(now - self.start, 1e-9)
+        sys.stderr.write(f"\r{self.packets:,} packets, {self.flows:,} flows, "
+                         f"{rate / 1e6:.2f} M packets/s ")
+        sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.enabled:
+            self._show(time.monotonic())
+            sys.stderr.write("\n")
