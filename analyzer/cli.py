@@ -19,6 +19,7 @@ COMMANDS: tuple[str, ...] = (
     "packets",
     "stats",
     "flows",
+    "verify",
 )
 
 

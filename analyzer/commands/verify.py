@@ -1,0 +1,136 @@
+"""Which connections really reached an IPv6 listener over IPv4? Reads captures and
+listener snapshots (our JSON/JSON Lines, or the raw text of netstat, ss, lsof,
+sockstat, imported on the fly), matches every flow to the snapshot valid when it
+started, and says per flow which socket took it (v4-via-v6, v4-native, v6-native,
+refused, unanswered, unmatched) and per listener whether it takes IPv4, and how that
+is known (snapshot, capture, os-default).
+
+With no arguments it runs on the bundled demo (captures/demo: Apache httpd on :::80,
+a real capture and real netstat text).
+
+Exit codes: 0 success; 1 a capture broke (the report covers everything read before
+it); 2 usage error or unreadable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from analyzer.errors import CaptureError, InputError, UsageError
+from analyzer.flows import FlowFrame, iter_flow_batches
+from analyzer.snapshot import Snapshot
+from analyzer.snapshot.schema import OS_NAMES
+from analyzer.verdict import DEFAULT_TOLERANCE_S, verify
+from analyzer.verdict.report import FORMATS, render
+
+NAME = "verify"
+HELP = "which flows reached which listener, over IPv4 or IPv6 (captures + snapshots)"
+DEMO_SUBDIR = Path("captures") / "demo"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("captures", nargs="*", metavar="CAPTURE",
+                        help="pcap/pcapng files, compressed or not ('-' reads stdin); "
+                             "none at all: the bundled demo")
+    parser.add_argument("--snapshot", action="extend", nargs="+", default=[], metavar="FILE",
+                        help="snapshot JSON/JSON Lines, or netstat/ss/lsof/sockstat text")
+    parser.add_argument("--os", choices=OS_NAMES, default=None,
+                        help="OS of snapshots that do not say (imported text)")
+    parser.add_argument("--host-addr", action="append", default=[], metavar="ADDR",
+                        help="an address of the snapshot host, for snapshots without "
+                             "addresses (default: the server side of the capture)")
+    parser.add_argument("--format", choices=FORMATS, default="table",
+                        help="output format (default: table)")
+    parser.add_argument("-o", "--output", default="-", metavar="PATH",
+                        help="write here instead of stdout")
+    parser.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE_S, metavar="S",
+                        help="a snapshot taken up to S seconds after a flow started is "
+                             f"still valid for it (default {DEFAULT_TOLERANCE_S:g})")
+
+
+def demo_dir() -> Path:
+    """captures/demo of the source tree (installed editable) or of the working directory."""
+    for base in (Path(__file__).resolve().parents[2], Path.cwd()):
+        if (base / DEMO_SUBDIR / "demo.pcap").is_file():
+            return base / DEMO_SUBDIR
+    raise UsageError("the bundled demo (captures/demo) was not found; give CAPTURE and "
+                     "--snapshot, or run from the source tree")
+
+
+def demo_inputs() -> tuple[list[str], list[str]]:
+    """The demo's capture and netstat texts."""
+    folder = demo_dir()
+    return [str(folder / "demo.pcap")], sorted(str(path) for path in folder.glob("*.txt"))
+
+
+def read_text(path: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        return Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise InputError(path, f"cannot read: {exc.strerror}") from exc
+
+
+def load_snapshot_file(path: str, os_name: str | None) -> list[Snapshot]:
+    """Our JSON/JSON Lines, or command text imported on the fly (format detected)."""
+    from analyzer.snapshot.importers import import_text
+    from analyzer.snapshot.store import loads_snapshots
+
+    text = read_text(path)
+    if text.lstrip().startswith(("{", "[")):
+        return loads_snapshots(text, path)
+    return [import_text(text, path, os_name=os_name)]
+
+
+def read_capture_flows(captures: Sequence[str]) -> tuple[FlowFrame, CaptureError | None]:
+    """Every flow of the captures in first-packet order; a capture error is returned
+    (not raised) so the flows read before it are still judged."""
+    frames: list[FlowFrame] = []
+    error: CaptureError | None = None
+    try:
+        frames.extend(iter_flow_batches(list(captures)))
+    except CaptureError as exc:
+        error = exc
+    merged = FlowFrame.concat(frames)
+    order = np.lexsort((merged.columns["last_ts_ns"], merged.columns["first_ts_ns"]))
+    return merged.take(order), error
+
+
+def write_output(text: str, path: str) -> None:
+    if path == "-":
+        sys.stdout.write(text)
+        return
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror}") from exc
+
+
+def run(args: argparse.Namespace) -> int:
+    captures, snapshot_files = list(args.captures), list(args.snapshot)
+    if not captures and not snapshot_files:
+        captures, snapshot_files = demo_inputs()
+        print(f"dualstack verify: no input given, running the demo in {demo_dir()}",
+              file=sys.stderr)
+    if not captures:
+        raise UsageError("no CAPTURE given")
+    if not snapshot_files:
+        raise UsageError("no --snapshot given (take one with 'dualstack collect', or pass "
+                         "netstat/ss/lsof text)")
+    if args.tolerance < 0:
+        raise UsageError("--tolerance must not be negative")
+    snapshots = [item for path in snapshot_files for item in load_snapshot_file(path, args.os)]
+    flows, error = read_capture_flows(captures)
+    verdicts = verify(flows, snapshots, os=args.os, host_addrs=args.host_addr or None,
+                      tolerance_s=args.tolerance)
+    write_output(render(verdicts, args.format), args.output)
+    if error is not None:
+        print(f"dualstack verify: {error}", file=sys.stderr)
+        return error.exit_code
+    return 0

@@ -1,0 +1,71 @@
+"""The rows every human format shows: listeners with verdicts, classes, flows that matter.
+
+Shared by the table, Markdown and HTML renderers so they say the same thing.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from analyzer.verdict.results import ListenerVerdict, Verdicts
+
+LISTENER_HEADERS: Final[tuple[str, ...]] = (
+    "listener", "process", "v6only", "accepts IPv4", "known from",
+    "IPv4 ok", "IPv6 ok", "IPv4 refused", "IPv6 refused",
+)
+FLOW_HEADERS: Final[tuple[str, ...]] = (
+    "id", "class", "proto", "client", "server", "port", "outcome", "reason",
+)
+# Classes a reader should see first; v4-native and v6-native are the unsurprising ones.
+MATTERING: Final[tuple[str, ...]] = ("v4-via-v6", "refused", "unmatched", "unanswered")
+FLOW_LIMIT: Final[int] = 200
+
+
+def yes_no(value: bool | None) -> str:
+    return "?" if value is None else ("yes" if value else "no")
+
+
+def listener_row(item: ListenerVerdict) -> list[str]:
+    return [
+        item.label, item.owner, yes_no(item.v6only), yes_no(item.knowledge.accepts_ipv4),
+        item.knowledge.known_from or "-", str(len(item.ipv4_accepted)),
+        str(len(item.ipv6_accepted)), str(len(item.ipv4_refused)), str(len(item.ipv6_refused)),
+    ]
+
+
+def listener_rows(verdicts: Verdicts) -> list[list[str]]:
+    return [listener_row(item) for item in verdicts.listeners]
+
+
+def class_rows(verdicts: Verdicts) -> list[list[str]]:
+    return [[name, str(count)] for name, count in verdicts.class_counts().items()]
+
+
+def mattering_flows(verdicts: Verdicts, limit: int = FLOW_LIMIT) -> tuple[list[int], int]:
+    """Flow ids worth listing (by class order of MATTERING), and how many were left out."""
+    chosen: list[int] = []
+    classes = verdicts.flow_class
+    for name in MATTERING:
+        chosen.extend(int(row) for row in (classes == name).nonzero()[0])
+    anomalous = sorted({row for item in verdicts.anomalies for row in item.flows} - set(chosen))
+    chosen.extend(anomalous)
+    return chosen[:limit], max(0, len(chosen) - limit)
+
+
+def flow_row(verdicts: Verdicts, index: int) -> list[str]:
+    columns = verdicts.flow_columns
+    return [
+        str(index), str(verdicts.flow_class[index]), str(columns["proto"][index]),
+        f"{columns['client'][index]}:{columns['client_port'][index]}",
+        str(columns["server"][index]), str(columns["server_port"][index]),
+        str(columns["outcome"][index]), str(verdicts.flow_reason[index]),
+    ]
+
+
+def host_lines(verdicts: Verdicts) -> list[str]:
+    """``host web: 192.0.2.1, 2001:db8::1 (addresses from capture)``."""
+    return [
+        f"host {item['host'] or '(unnamed)'}: {', '.join(item['addresses']) or 'no addresses'}"
+        f" (addresses from {item['addresses_from']})"
+        for item in verdicts.hosts
+    ]
