@@ -15,7 +15,7 @@ Snapshot keys
 ``taken_at``        UTC time, ISO-8601 with a ``Z`` (``2026-11-21T23:56:39.123456Z``, no
                     fraction when it is zero); null for imported text without a time.
 ``addresses``       ``{interface: [address, ...]}``, plain addresses without prefix
-                    length; IPv6 link-local ones carry their zone (``fe80::1%eth0``).
+                    length (link-local ones without their zone: the key says it).
 ``defaults``        the OS defaults that decide an AF_INET6 socket's v6only when the
                     socket itself is not known: ``{"net.ipv6.bindv6only": 0|1|null}`` on
                     Linux, ``{"net.inet6.ip6.v6only": ...}`` on the BSDs. Values are
@@ -40,11 +40,13 @@ Socket keys
 ``family``          4 or 6: the SOCKET's address family (AF_INET / AF_INET6), not the
                     family of the packets it carries.
 ``local_address``   text form without brackets: "0.0.0.0", "::", "192.0.2.1",
-                    "2001:db8::1", "fe80::1%eth0". An AF_INET6 socket's IPv4 addresses are
-                    stored IPv4-mapped, ``::ffff:a.b.c.d``: the kernel's own form, also
-                    when the text (net-tools netstat, lsof) printed plain IPv4 in a
-                    tcp6 row (`mapped_peer`/`evidence` then say so). A mapped bind is
-                    therefore ``::ffff:a.b.c.d`` with family 6.
+                    "2001:db8::1" (a zone goes to ``interface``). An AF_INET6 socket's
+                    IPv4 addresses are stored IPv4-mapped, ``::ffff:a.b.c.d``: the
+                    kernel's own form, also when the text (net-tools netstat, lsof)
+                    printed plain IPv4 in a tcp6 row (`mapped_peer`/`evidence` then say
+                    so). A mapped bind is therefore ``::ffff:a.b.c.d`` with family 6,
+                    and it proves v6only=0 (Linux refuses such a bind on a v6only
+                    socket), as does an IPv4-mapped peer.
 ``local_port``      int, or null when the text shows ``*`` (an unbound socket).
 ``remote_address``  the peer address, or null for none (a listener, an unconnected UDP
                     socket: ``*``, ``0.0.0.0``, ``::`` in the text).
@@ -64,6 +66,9 @@ Socket keys
 ``user``            owning user (name, or the numeric uid as text) or null.
 ``uid``             numeric uid or null (optional).
 ``inode``           socket inode or null (optional).
+``interface``       the interface the socket is bound to (SO_BINDTODEVICE, ss's
+                    ``%eth0``) or the zone of a link-local address; null if none
+                    (optional). Addresses never carry the zone themselves.
 ``evidence``        short text of how family and v6only were known, e.g.
                     ``ss printed "*:80"``, ``netstat tcp6 row cannot show v6only``.
 ``line``            the source line number for imported text, null for collected.
@@ -125,6 +130,7 @@ class Socket:
     user: str | None = None
     uid: int | None = None
     inode: int | None = None
+    interface: str | None = None
     evidence: str = ""
     line: int | None = None
 
@@ -177,6 +183,7 @@ class Socket:
             user=check.optional(obj, "user", str),
             uid=check.optional_int(obj, "uid"),
             inode=check.optional_int(obj, "inode"),
+            interface=check.optional(obj, "interface", str),
             evidence=check.optional(obj, "evidence", str) or "",
             line=check.optional_int(obj, "line"),
         )
@@ -187,7 +194,8 @@ class Socket:
 
 _SOCKET_KEYS: tuple[str, ...] = (
     "proto", "family", "local_address", "local_port", "remote_address", "remote_port",
-    "state", "v6only", "pid", "process", "user", "uid", "inode", "evidence", "line",
+    "state", "v6only", "pid", "process", "user", "uid", "inode", "interface", "evidence",
+    "line",
 )
 
 
@@ -316,6 +324,17 @@ def ipv4_of(address: str | None) -> str | None:
         return str(parsed)
     mapped = parsed.ipv4_mapped
     return str(mapped) if mapped is not None else None
+
+
+def canonical_address(address: str | ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    """Address text as the schema writes it: compressed, no zone, mapped as ::ffff:a.b.c.d."""
+    parsed = ipaddress.ip_address(address) if isinstance(address, str) else address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        mapped = parsed.ipv4_mapped
+        if mapped is not None:
+            return f"::ffff:{mapped}"
+        return str(parsed).split("%")[0]
+    return str(parsed)
 
 
 def utc_now() -> str:
