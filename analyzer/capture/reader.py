@@ -1,0 +1,134 @@
+"""Drive the Cython parser over one capture: batches out, errors raised once.
+
+The parser fills preallocated columns from a byte window with the GIL released and
+returns why it stopped; this module refills the window, hands out full batches,
+and turns the parser's error codes into CaptureError / NotACaptureError messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from analyzer import _reader
+from analyzer.capture.batch import PacketBatch, allocate_columns
+from analyzer.capture.source import CaptureInput
+from analyzer.capture.stats import CaptureStats
+from analyzer.errors import CaptureError, NotACaptureError
+
+# _reader FrameError codes -> message templates (a and b are the parser's numbers).
+ERROR_MESSAGES: dict[int, str] = {
+    1: "unsupported pcap version {a}.{b}",
+    2: "link-type field 0x{a:08x} has reserved bits set",
+    3: "impossible record length {a} (at most {b})",
+    4: "section header block without a valid byte-order magic (0x{a:08x})",
+    5: "unsupported pcapng version {a}.{b}",
+    6: "impossible block length {a}",
+    7: "block length trailer {a} does not match the header's {b}",
+    8: "an option runs past the end of its block (type {a})",
+    9: "packet length {a} exceeds its block ({b} bytes of room)",
+    10: "too many interfaces ({a})",
+    11: "block of type {a} too short ({b} bytes)",
+}
+FILE_HEADER_ERRORS = frozenset({1, 2})
+RESYNC_KEEP = 64  # bytes kept at the end of a stream window while resynchronising
+
+
+def frame_error(source: str, parser: _reader.Parser) -> CaptureError | NotACaptureError:
+    """The typed error for the parser's last RESULT_ERROR."""
+    code, offset, a, b = parser.error()
+    message = ERROR_MESSAGES.get(code, "unreadable record {a} {b}").format(a=a, b=b)
+    if code in FILE_HEADER_ERRORS or offset == 0:
+        return NotACaptureError(source, f"unreadable capture header: {message}")
+    return CaptureError(source, offset, message)
+
+
+class SourceReader:
+    """Packet batches of one opened capture."""
+
+    def __init__(self, capture: CaptureInput, batch_size: int, resync: bool,
+                 stats: CaptureStats) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self.capture = capture
+        self.batch_size = batch_size
+        self.resync = resync
+        self.stats = stats
+        self.parser = _reader.Parser(capture.format)
+        self.pos = 0
+
+    def _new_columns(self) -> dict:
+        columns = allocate_columns(self.batch_size)
+        self.parser.bind(columns, self.batch_size)
+        return columns
+
+    def _batch(self, columns: dict, rows: int) -> PacketBatch:
+        return PacketBatch(columns, [self.capture.name]).head(rows)
+
+    def batches(self) -> Iterator[PacketBatch]:
+        window = self.capture.window
+        columns = self._new_columns()
+        row = 0
+        while True:
+            result, self.pos, row = self.parser.run(window.view(), self.pos, window.base, row)
+            if result == _reader.RESULT_BATCH_FULL:
+                yield self._batch(columns, row)
+                columns, row = self._new_columns(), 0
+            elif result == _reader.RESULT_ERROR:
+                error = frame_error(self.capture.name, self.parser)
+                if not self.resync or isinstance(error, NotACaptureError):
+                    if row:
+                        yield self._batch(columns, row)
+                    raise error
+                self._resynchronise(error)
+            elif not window.at_eof:
+                window.consume(self.pos)
+                self.pos = 0
+                window.refill()
+            else:
+                self._finish(result)
+                break
+        if row:
+            yield self._batch(columns, row)
+
+    def _finish(self, result: int) -> None:
+        """End of input: complain once if it cut a record (or the header) short."""
+        window = self.capture.window
+        offset = window.base + self.pos
+        if result == _reader.RESULT_NEED_MORE:
+            if offset == 0:
+                raise NotACaptureError(self.capture.name, "input ends inside the capture header")
+            self.stats.warn(
+                f"{self.capture.name}: truncated: input ends inside the record at byte offset "
+                f"{offset}; {window.base + len(window.view()) - offset} trailing bytes ignored"
+            )
+        ended_early = getattr(window, "ended_early", None)
+        if ended_early:
+            self.stats.warn(f"{self.capture.name}: {self.capture.compression} stream ends "
+                            f"early at byte offset {window.base + len(window.view())}: "
+                            f"{ended_early}")
+
+    def _resynchronise(self, error: CaptureError) -> None:
+        """Skip forward to the next plausible record, counting what was skipped."""
+        window = self.capture.window
+        start = error.offset
+        while True:
+            found = self.parser.resync(window.view(), self.pos + 1)
+            if found >= 0 or window.at_eof:
+                break
+            keep_from = max(self.pos + 1, len(window.view()) - RESYNC_KEEP)
+            window.consume(keep_from)
+            self.pos = -1
+            window.refill()
+        self.pos = found if found >= 0 else len(window.view())
+        skipped = window.base + self.pos - start
+        self.stats.resync_skips += 1
+        self.stats.resync_skipped_bytes += skipped
+        self.stats.warn(f"{self.capture.name}: {error.message}; resynchronised, skipped "
+                        f"{skipped} bytes")
+
+
+def read_source(capture: CaptureInput, *, batch_size: int, resync: bool,
+                stats: CaptureStats) -> Iterator[PacketBatch]:
+    """Batches of one opened capture (closes it when done)."""
+    with capture:
+        yield from SourceReader(capture, batch_size, resync, stats).batches()

@@ -1,0 +1,177 @@
+"""Open a capture: a path or `-` (stdin); gzip, bzip2, xz and zstd recognised by
+their magic bytes (never by name); pcap or pcapng recognised by theirs."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import lzma
+import os
+import stat
+import sys
+from contextlib import ExitStack
+from typing import BinaryIO
+
+from analyzer._reader import FORMAT_PCAP, FORMAT_PCAPNG
+from analyzer.capture.window import ByteWindow, MappedWindow, StreamWindow
+from analyzer.errors import InputError, NotACaptureError
+
+CAPTURE_MAGICS: dict[bytes, int] = {
+    b"\xd4\xc3\xb2\xa1": FORMAT_PCAP,  # little-endian, microseconds
+    b"\xa1\xb2\xc3\xd4": FORMAT_PCAP,  # big-endian, microseconds
+    b"\x4d\x3c\xb2\xa1": FORMAT_PCAP,  # little-endian, nanoseconds
+    b"\xa1\xb2\x3c\x4d": FORMAT_PCAP,  # big-endian, nanoseconds
+    b"\x0a\x0d\x0d\x0a": FORMAT_PCAPNG,  # section header block
+}
+COMPRESSION_MAGICS: dict[bytes, str] = {
+    b"\x1f\x8b": "gzip",
+    b"BZh": "bzip2",
+    b"\xfd7zXZ\x00": "xz",
+    b"\x28\xb5\x2f\xfd": "zstd",
+}
+STDIN_NAME = "<stdin>"
+
+
+class PrefixedReader:
+    """A stream whose first bytes were already read (to sniff them): replays them."""
+
+    def __init__(self, prefix: bytes, stream: BinaryIO) -> None:
+        self._prefix = prefix
+        self._stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if not self._prefix:
+            return self._stream.read(size)
+        if size is None or size < 0:
+            data, self._prefix = self._prefix + self._stream.read(), b""
+            return data
+        data, self._prefix = self._prefix[:size], self._prefix[size:]
+        return data
+
+    def readinto(self, buffer: memoryview) -> int:
+        if not self._prefix:
+            return self._stream.readinto(buffer)
+        count = min(len(buffer), len(self._prefix))
+        buffer[:count] = self._prefix[:count]
+        self._prefix = self._prefix[count:]
+        return count
+
+    def close(self) -> None:
+        """The underlying stream belongs to the opener."""
+
+
+def read_head(stream: BinaryIO, size: int = 8) -> bytes:
+    """Up to `size` first bytes (fewer only at end of input)."""
+    head = b""
+    while len(head) < size:
+        more = stream.read(size - len(head))
+        if not more:
+            break
+        head += more
+    return head
+
+
+def sniff_compression(head: bytes) -> str | None:
+    for magic, name in COMPRESSION_MAGICS.items():
+        if head.startswith(magic):
+            return name
+    return None
+
+
+def sniff_format(head: bytes) -> int | None:
+    return CAPTURE_MAGICS.get(head[:4])
+
+
+def decompressor(kind: str, stream: BinaryIO) -> BinaryIO:
+    """A stream of the decompressed bytes (multi-member/multi-frame aware)."""
+    if kind == "gzip":
+        return gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[return-value]
+    if kind == "bzip2":
+        return bz2.BZ2File(stream)  # type: ignore[return-value]
+    if kind == "xz":
+        return lzma.LZMAFile(stream)  # type: ignore[return-value]
+    import zstandard
+
+    reader = zstandard.ZstdDecompressor().stream_reader(stream, read_across_frames=True)
+    return reader  # type: ignore[return-value]
+
+
+class CaptureInput:
+    """One opened capture: its name, format, compression and byte window."""
+
+    def __init__(self, name: str, fmt: int, compression: str | None, window: ByteWindow,
+                 resources: ExitStack) -> None:
+        self.name = name
+        self.format = fmt
+        self.compression = compression
+        self.window = window
+        self._resources = resources
+
+    def close(self) -> None:
+        self.window.close()
+        self._resources.close()
+
+    def __enter__(self) -> CaptureInput:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _open_raw(path: str | os.PathLike[str], resources: ExitStack) -> tuple[str, BinaryIO]:
+    if os.fspath(path) == "-":
+        return STDIN_NAME, sys.stdin.buffer
+    name = os.fspath(path)
+    try:
+        fileobj = open(name, "rb")  # noqa: SIM115 - closed by the ExitStack
+    except OSError as exc:
+        raise InputError(name, f"cannot open: {exc.strerror or exc}") from exc
+    resources.callback(fileobj.close)
+    return name, fileobj
+
+
+def _is_mappable(stream: BinaryIO) -> bool:
+    try:
+        info = os.fstat(stream.fileno())
+    except (OSError, ValueError, AttributeError):
+        return False
+    return stat.S_ISREG(info.st_mode) and info.st_size > 0
+
+
+def _sniff_decompressed(name: str, kind: str, stream: BinaryIO) -> tuple[bytes, BinaryIO]:
+    inner = decompressor(kind, stream)
+    try:
+        return read_head(inner), inner
+    except Exception as exc:  # OSError, EOFError, lzma.LZMAError, zstandard.ZstdError
+        raise NotACaptureError(name, f"corrupt {kind} data: {exc}") from exc
+
+
+def open_capture(path: str | os.PathLike[str]) -> CaptureInput:
+    """Open a capture file or `-`; raise NotACaptureError when it is neither format."""
+    resources = ExitStack()
+    try:
+        name, raw = _open_raw(path, resources)
+        head = read_head(raw)
+        compression = sniff_compression(head)
+        stream: BinaryIO = raw
+        if compression is not None:
+            head, stream = _sniff_decompressed(name, compression, PrefixedReader(head, raw))
+        fmt = sniff_format(head)
+        if fmt is None:
+            what = f"{compression}-compressed data" if compression else "input"
+            shown = head[:4].hex(" ") or "nothing"
+            raise NotACaptureError(
+                name, f"not a pcap or pcapng capture ({what} starts with {shown})"
+            )
+        window: ByteWindow
+        if compression is None and _is_mappable(raw):
+            window = MappedWindow(raw)
+        else:
+            window = StreamWindow(PrefixedReader(head, stream), name)  # type: ignore[arg-type]
+        return CaptureInput(name, fmt, compression, window, resources)
+    except BaseException:
+        resources.close()
+        raise

@@ -1,0 +1,109 @@
+"""CaptureStats: what was read, per link type, family, protocol and malformed reason."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from analyzer.capture.batch import PacketBatch
+from analyzer.capture.columns import TUNNEL_NAMES
+from analyzer.capture.status import PacketStatus, status_label
+
+
+def _count(values: np.ndarray) -> Counter[int]:
+    keys, counts = np.unique(values, return_counts=True)
+    return Counter({int(k): int(c) for k, c in zip(keys.tolist(), counts.tolist(), strict=True)})
+
+
+@dataclass
+class CaptureStats:
+    """Totals over every packet read so far (pass one to read_batches to fill it)."""
+
+    sources: list[str] = field(default_factory=list)
+    packets: int = 0
+    bytes: int = 0  # sum of the original (wire) lengths
+    captured_bytes: int = 0  # sum of the captured lengths
+    linktypes: Counter[int] = field(default_factory=Counter)
+    skipped_linktypes: Counter[int] = field(default_factory=Counter)
+    families: Counter[int] = field(default_factory=Counter)  # 4, 6; 0 = not IP
+    protocols: Counter[int] = field(default_factory=Counter)  # IP protocol numbers
+    malformed: Counter[str] = field(default_factory=Counter)
+    not_ip: int = 0
+    tunnels: Counter[str] = field(default_factory=Counter)
+    fragments: int = 0
+    first_ts_ns: int | None = None
+    last_ts_ns: int | None = None
+    warnings: list[str] = field(default_factory=list)
+    resync_skips: int = 0
+    resync_skipped_bytes: int = 0
+
+    def add_batch(self, batch: PacketBatch) -> None:
+        """Count the packets of one batch."""
+        if len(batch) == 0:
+            return
+        c = batch.columns
+        status = c["status"]
+        self.packets += len(batch)
+        self.bytes += int(c["wirelen"].sum(dtype=np.int64))
+        self.captured_bytes += int(c["caplen"].sum(dtype=np.int64))
+        self.linktypes.update(_count(c["linktype"]))
+        skipped = status == PacketStatus.LINKTYPE_SKIPPED
+        if skipped.any():
+            self.skipped_linktypes.update(_count(c["linktype"][skipped]))
+        is_ip = c["wire_family"] != 0
+        self.families.update(_count(c["wire_family"]))
+        self.protocols.update(_count(c["proto"][is_ip]))
+        self.not_ip += int((status == PacketStatus.NOT_IP).sum())
+        for code, count in _count(status).items():
+            if PacketStatus(code).is_malformed:
+                self.malformed[status_label(code)] += count
+        for code, count in _count(c["tunnel"][c["tunnel"] != 0]).items():
+            self.tunnels[TUNNEL_NAMES[code]] += count
+        self.fragments += int((c["frag"] != 0).sum())
+        self._add_times(c["ts_ns"])
+
+    def _add_times(self, ts: np.ndarray) -> None:
+        low, high = int(ts.min()), int(ts.max())
+        self.first_ts_ns = low if self.first_ts_ns is None else min(self.first_ts_ns, low)
+        self.last_ts_ns = high if self.last_ts_ns is None else max(self.last_ts_ns, high)
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+
+    @property
+    def malformed_total(self) -> int:
+        return sum(self.malformed.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready values (dict keys as strings, sorted)."""
+        span = None
+        if self.first_ts_ns is not None and self.last_ts_ns is not None:
+            span = self.last_ts_ns - self.first_ts_ns
+        return {
+            "sources": list(self.sources),
+            "packets": self.packets,
+            "bytes": self.bytes,
+            "captured_bytes": self.captured_bytes,
+            "linktypes": _keyed(self.linktypes),
+            "skipped_linktypes": _keyed(self.skipped_linktypes),
+            "families": _keyed(self.families),
+            "protocols": _keyed(self.protocols),
+            "not_ip": self.not_ip,
+            "malformed": dict(sorted(self.malformed.items())),
+            "malformed_total": self.malformed_total,
+            "tunnels": dict(sorted(self.tunnels.items())),
+            "fragments": self.fragments,
+            "first_ts_ns": self.first_ts_ns,
+            "last_ts_ns": self.last_ts_ns,
+            "span_ns": span,
+            "warnings": list(self.warnings),
+            "resync_skips": self.resync_skips,
+            "resync_skipped_bytes": self.resync_skipped_bytes,
+        }
+
+
+def _keyed(counter: Counter[int]) -> dict[str, int]:
+    return {str(key): counter[key] for key in sorted(counter)}

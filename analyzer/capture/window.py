@@ -1,0 +1,123 @@
+"""Byte windows the parser runs over: a whole memory-mapped file, or a bounded
+buffer refilled from a stream (stdin, a decompressor). Memory does not grow with
+the input: a stream window holds at most one record more than its chunk size."""
+
+from __future__ import annotations
+
+import lzma
+import mmap
+import zlib
+from typing import BinaryIO, Protocol
+
+import numpy as np
+
+from analyzer._reader import MAX_RECORD_BYTES
+from analyzer.errors import CaptureError
+
+STREAM_CHUNK = 4 << 20
+
+
+def _decompression_errors() -> tuple[type[BaseException], ...]:
+    """What gzip, bz2 (OSError), lzma and zstandard raise on corrupt data."""
+    import zstandard
+
+    return (OSError, zlib.error, lzma.LZMAError, zstandard.ZstdError)
+
+
+class ByteWindow(Protocol):
+    """The bytes currently available: view()[0] is input byte `base`."""
+
+    base: int
+    at_eof: bool
+
+    def view(self) -> memoryview | np.ndarray: ...
+
+    def consume(self, pos: int) -> None:
+        """Forget the bytes before view()[pos]."""
+
+    def refill(self) -> None:
+        """Read more input after the bytes kept (sets at_eof when there is none)."""
+
+    def close(self) -> None: ...
+
+
+class MappedWindow:
+    """A whole regular file, memory-mapped read-only (pages belong to the page cache)."""
+
+    def __init__(self, fileobj: BinaryIO) -> None:
+        self._map = mmap.mmap(fileobj.fileno(), 0, access=mmap.ACCESS_READ)
+        if hasattr(self._map, "madvise"):
+            self._map.madvise(mmap.MADV_SEQUENTIAL)
+        self._view: memoryview | None = memoryview(self._map)
+        self.base = 0
+        self.at_eof = True
+
+    def view(self) -> memoryview:
+        assert self._view is not None, "window is closed"
+        return self._view
+
+    def consume(self, pos: int) -> None:
+        """A mapped file stays whole: nothing to forget."""
+
+    def refill(self) -> None:
+        """Everything is already there."""
+
+    def close(self) -> None:
+        if self._view is not None:
+            self._view.release()
+            self._view = None
+            self._map.close()
+
+
+class StreamWindow:
+    """A buffer refilled from a stream; grows only when a single record needs it."""
+
+    def __init__(self, stream: BinaryIO, name: str, chunk: int = STREAM_CHUNK) -> None:
+        self._stream = stream
+        self._name = name
+        self._buffer = np.empty(chunk, dtype=np.uint8)
+        self._fill = 0
+        self.base = 0
+        self.at_eof = False
+        self.ended_early: str | None = None  # why a compressed stream stopped short
+        self.refill()
+
+    def view(self) -> np.ndarray:
+        return self._buffer[: self._fill]
+
+    def consume(self, pos: int) -> None:
+        kept = self._fill - pos
+        if kept > 0 and pos > 0:
+            self._buffer[:kept] = self._buffer[pos : self._fill]
+        self.base += pos
+        self._fill = kept
+
+    def refill(self) -> None:
+        if self._fill == len(self._buffer):
+            self._grow()
+        target = memoryview(self._buffer)[self._fill :]
+        try:
+            count = self._stream.readinto(target)
+        except EOFError as exc:
+            self.at_eof = True
+            self.ended_early = str(exc)
+            return
+        except _decompression_errors() as exc:
+            raise CaptureError(
+                self._name, self.base + self._fill, f"cannot decompress: {exc}"
+            ) from exc
+        if not count:
+            self.at_eof = True
+        else:
+            self._fill += count
+
+    def _grow(self) -> None:
+        size = len(self._buffer) * 2
+        if size > 2 * MAX_RECORD_BYTES + STREAM_CHUNK:
+            raise CaptureError(self._name, self.base, "record larger than any capture allows")
+        grown = np.empty(size, dtype=np.uint8)
+        grown[: self._fill] = self._buffer[: self._fill]
+        self._buffer = grown
+
+    def close(self) -> None:
+        """The stream belongs to whoever opened it."""

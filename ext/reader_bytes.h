@@ -1,0 +1,42 @@
+/* Unaligned, byte-order-aware loads for capture bytes (never pointer casts). */
+#ifndef DUALSTACK_READER_BYTES_H
+#define DUALSTACK_READER_BYTES_H
+
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define DS_HOST_BIG 1
+#else
+#define DS_HOST_BIG 0
+#endif
+
+static inline uint16_t ds_bswap16(uint16_t v) { return (uint16_t)((v >> 8) | (v << 8)); }
+static inline uint32_t ds_bswap32(uint32_t v) { return __builtin_bswap32(v); }
+static inline uint64_t ds_bswap64(uint64_t v) { return __builtin_bswap64(v); }
+
+/* Network (big-endian) order. */
+static inline uint16_t be16(const uint8_t *p) {
+    uint16_t v; memcpy(&v, p, 2); return DS_HOST_BIG ? v : ds_bswap16(v);
+}
+static inline uint32_t be32(const uint8_t *p) {
+    uint32_t v; memcpy(&v, p, 4); return DS_HOST_BIG ? v : ds_bswap32(v);
+}
+static inline uint32_t le32(const uint8_t *p) {
+    uint32_t v; memcpy(&v, p, 4); return DS_HOST_BIG ? ds_bswap32(v) : v;
+}
+
+/* File order: big != 0 when the file (or pcapng section) is big-endian. */
+static inline uint16_t ld16(const uint8_t *p, int big) {
+    uint16_t v; memcpy(&v, p, 2); return (big != DS_HOST_BIG) ? ds_bswap16(v) : v;
+}
+static inline uint32_t ld32(const uint8_t *p, int big) {
+    uint32_t v; memcpy(&v, p, 4); return (big != DS_HOST_BIG) ? ds_bswap32(v) : v;
+}
+static inline uint64_t ld64(const uint8_t *p, int big) {
+    uint64_t v; memcpy(&v, p, 8); return (big != DS_HOST_BIG) ? ds_bswap64(v) : v;
+}
+
+static inline void ds_prefetch(const void *p) { __builtin_prefetch(p, 0, 0); }
+
+#endif
