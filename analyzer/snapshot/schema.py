@@ -110,6 +110,16 @@ STATES: tuple[str, ...] = (
     "NEW_SYN_RECV",
     "UNCONN",
 )
+# Documented OS defaults for AF_INET6 sockets (../shared/DOMAIN.md): (setting, value),
+# 1 meaning v6-only. A prior for sockets whose own flag is unknown, never a fact.
+DOCUMENTED_V6ONLY: dict[str, tuple[str, int]] = {
+    "linux": ("net.ipv6.bindv6only", 0),
+    "macos": ("net.inet6.ip6.v6only", 0),
+    "freebsd": ("net.inet6.ip6.v6only", 1),
+    "netbsd": ("net.inet6.ip6.v6only", 1),
+    "openbsd": ("net.inet6.ip6.v6only", 1),
+    "windows": ("IPV6_V6ONLY default", 1),
+}
 LINE_KINDS: tuple[str, ...] = ("total", "socket", "header", "blank", "skipped", "error")
 
 

@@ -13,17 +13,14 @@ import sys
 
 import psutil
 
-from analyzer.snapshot.schema import Snapshot, Socket, canonical_address, utc_now
+from analyzer.snapshot.schema import (
+    DOCUMENTED_V6ONLY,
+    Snapshot,
+    Socket,
+    canonical_address,
+    utc_now,
+)
 
-# Documented defaults (../shared/DOMAIN.md): 1 means AF_INET6 sockets are v6-only.
-DOCUMENTED_V6ONLY: dict[str, tuple[str, int]] = {
-    "linux": ("net.ipv6.bindv6only", 0),
-    "macos": ("net.inet6.ip6.v6only", 0),
-    "freebsd": ("net.inet6.ip6.v6only", 1),
-    "netbsd": ("net.inet6.ip6.v6only", 1),
-    "openbsd": ("net.inet6.ip6.v6only", 1),
-    "windows": ("IPV6_V6ONLY default", 1),
-}
 _STATUS = {"NONE": "UNCONN", "LISTEN": "LISTEN", "SYN_RECV": "SYN_RECV",
            "CLOSE": "CLOSE", "CLOSING": "CLOSING"}
 

@@ -34,6 +34,7 @@ UNSEEN = ()
 _PROTO = re.compile(r"^(tcp|udp)(4|6|46)?$")
 _END = r"\S+\.(?:\d+|\*|[a-z][\w-]*)"
 _ROW = re.compile(rf"(?:^|\s)(tcp|udp)(4|6|46)?\s+(\d+\s+)*{_END}\s+{_END}(?:\s|$)")
+_HOST_WIDTH = 16  # BSD netstat's inetprint() prints at most 16 characters of a host
 _HEADER = re.compile(r"^(Active |Proto |Tcpcb |Socket |PCB |Address |Registered |"
                      r"\w+/ID\s|Current |\(?state\)?)")
 _OTHER_SECTION = re.compile(r"^Active (LOCAL \(UNIX\)|Multipath|kernel|UNIX)")
@@ -91,6 +92,9 @@ def _row(tokens: list[str], number: int) -> Row:
     if len(rest) > 2 and state is None and rest[2] != "-":
         raise LineError(f"unknown state {rest[2]!r}")
     family, v6only, evidence = suffix_family("netstat", tokens[0], local_text, remote_text)
+    if family == 6 and _HOST_WIDTH in (len(local_text), len(remote_text)):
+        evidence += ("; netstat cuts addresses to 16 characters without -W: an address of "
+                     "exactly 16 may be cut short")
     return Row(
         proto=proto, family=family, local=parse_address(local_text, family),
         local_port=parse_port(local_port, proto),
