@@ -20,6 +20,8 @@ COMMANDS: tuple[str, ...] = (
     "stats",
     "flows",
     "verify",
+    "collect",
+    "snapshot",
 )
 
 
