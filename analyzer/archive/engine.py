@@ -1,0 +1,118 @@
+"""Where the per-file tasks run: a local process pool, or an existing Dask cluster.
+
+Both engines take a picklable task function and its arguments and yield each
+argument with its result (or the exception the task raised) as soon as it is done,
+in completion order. The local engine needs no server; the Dask engine connects to a
+running ``dask scheduler`` (``tcp://HOST:PORT``) whose workers see the inputs at the
+same paths (shared storage). The cluster itself is Dask's business: nothing here
+starts or manages one.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from typing import Any, Protocol, TypeVar
+
+from analyzer.errors import UsageError
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+class Engine(Protocol):
+    """Runs tasks; the context manager frees the workers or the cluster connection."""
+
+    description: str
+
+    def run(
+        self, task: Callable[[Item], Result], items: Sequence[Item]
+    ) -> Iterator[tuple[Item, Result | BaseException]]: ...
+
+    def __enter__(self) -> Engine: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
+class LocalEngine:
+    """A pool of worker processes on this machine (default: one per CPU core)."""
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        self.description = f"{self.workers} local worker process(es)"
+        # forkserver: workers never inherit the driver's threads or open files.
+        context = multiprocessing.get_context("forkserver")
+        self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+
+    def run(
+        self, task: Callable[[Item], Result], items: Sequence[Item]
+    ) -> Iterator[tuple[Item, Result | BaseException]]:
+        futures: dict[Future[Result], Item] = {}
+        for item in items:
+            futures[self._pool.submit(task, item)] = item
+        for future in as_completed(futures):
+            yield futures[future], _outcome(future)
+
+    def __enter__(self) -> LocalEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class DaskEngine:
+    """A client of a running Dask distributed scheduler."""
+
+    def __init__(self, address: str) -> None:
+        try:
+            from distributed import Client
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise UsageError(
+                "--scheduler needs the dask extra: pip install 'dualstack-analyzer[dask]'"
+            ) from exc
+        try:
+            self._client = Client(address, timeout="10s", set_as_default=False)
+        except OSError as exc:
+            raise UsageError(f"cannot reach the Dask scheduler at {address}: {exc}") from exc
+        workers = len(self._client.scheduler_info().get("workers", {}))
+        self.description = f"Dask cluster at {address} ({workers} worker(s))"
+
+    def run(
+        self, task: Callable[[Item], Result], items: Sequence[Item]
+    ) -> Iterator[tuple[Item, Result | BaseException]]:
+        from distributed import as_completed as dask_as_completed
+
+        futures = self._client.map(task, items, pure=False)
+        by_key: dict[Any, Item] = dict(zip((f.key for f in futures), items, strict=True))
+        pending: Any = dask_as_completed(futures)
+        try:
+            for future in pending:
+                yield by_key[future.key], _outcome(future)
+        finally:
+            self._client.cancel(futures)
+
+    def __enter__(self) -> DaskEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._client.close()
+
+
+def _outcome(future: Any) -> Any:
+    """The future's result, or the exception it raised (the caller decides what it means)."""
+    try:
+        return future.result()
+    except Exception as exc:
+        return exc
+
+
+def make_engine(workers: int | None, scheduler: str | None) -> Engine:
+    if scheduler is not None:
+        if workers is not None:
+            raise UsageError("--workers is for the local engine; a Dask cluster has its own")
+        return DaskEngine(scheduler)
+    if workers is not None and workers < 1:
+        raise UsageError(f"--workers must be at least 1, not {workers}")
+    return LocalEngine(workers)

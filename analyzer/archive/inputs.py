@@ -1,0 +1,131 @@
+"""Find the captures of an archive: files, directories (recursively) and globs.
+
+A file named on the command line is always taken (a broken one is reported by the
+job). Files found inside directories or by globs are taken when their first bytes
+look like a capture (pcap or pcapng, possibly gzip'd or zstd'd), so the snapshots
+and notes kept beside rotated captures are skipped, and counted.
+"""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import hashlib
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import zstandard
+
+from analyzer.errors import InputError
+
+HASH_NAME = "sha256"
+_CHUNK = 1 << 20
+
+# First four bytes of a pcap (both byte orders, micro- and nanosecond) or pcapng file.
+_CAPTURE_MAGICS: frozenset[bytes] = frozenset(
+    bytes.fromhex(magic)
+    for magic in ("a1b2c3d4", "d4c3b2a1", "a1b23c4d", "4d3cb2a1", "0a0d0d0a")
+)
+_GZIP_MAGIC = b"\x1f\x8b"
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One capture file of the archive, as it was when the job started."""
+
+    path: str
+    size: int
+    mtime_ns: int
+
+
+@dataclass
+class Discovery:
+    """The captures found, in path order, and the files passed over."""
+
+    files: list[InputFile] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def discover(specs: Sequence[str]) -> Discovery:
+    """Expand files, directories and globs into capture files (each once, sorted by path).
+
+    Raises InputError naming the argument when it matches nothing.
+    """
+    found: dict[str, InputFile] = {}
+    skipped: list[str] = []
+    for spec in specs:
+        named, candidates = _expand(spec)
+        if not named and not candidates:
+            raise InputError(spec, "no such file or directory, and no file matches it as a glob")
+        for path in named:
+            found.setdefault(path, _stat(path))
+        for path in candidates:
+            if path in found:
+                continue
+            if looks_like_capture(path):
+                found[path] = _stat(path)
+            else:
+                skipped.append(path)
+    return Discovery(sorted(found.values(), key=lambda item: item.path), sorted(set(skipped)))
+
+
+def _expand(spec: str) -> tuple[list[str], list[str]]:
+    """(files named explicitly, files found under directories or by a glob)."""
+    if os.path.isdir(spec):
+        return [], list(_walk(spec))
+    if os.path.exists(spec):
+        return [os.path.abspath(spec)], []
+    matches = sorted(glob.glob(spec, recursive=True))
+    candidates: list[str] = []
+    for match in matches:
+        if os.path.isdir(match):
+            candidates.extend(_walk(match))
+        elif os.path.isfile(match):
+            candidates.append(os.path.abspath(match))
+    return [], candidates
+
+
+def _walk(directory: str) -> Iterable[str]:
+    for root, dirs, files in os.walk(directory):
+        dirs.sort()
+        for name in sorted(files):
+            path = os.path.join(root, name)
+            if os.path.isfile(path):
+                yield os.path.abspath(path)
+
+
+def _stat(path: str) -> InputFile:
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        raise InputError(path, exc.strerror or str(exc)) from exc
+    return InputFile(path=path, size=info.st_size, mtime_ns=info.st_mtime_ns)
+
+
+def looks_like_capture(path: str) -> bool:
+    """True when the first bytes (after gzip/zstd) are a pcap or pcapng magic number."""
+    try:
+        with open(path, "rb") as raw:
+            head = raw.read(4)
+            if head[:2] == _GZIP_MAGIC:
+                raw.seek(0)
+                with gzip.GzipFile(fileobj=raw) as unzipped:
+                    head = unzipped.read(4)
+            elif head == _ZSTD_MAGIC:
+                raw.seek(0)
+                with zstandard.ZstdDecompressor().stream_reader(raw) as unzipped:
+                    head = unzipped.read(4)
+    except (OSError, EOFError, zstandard.ZstdError):
+        return False
+    return head in _CAPTURE_MAGICS
+
+
+def content_hash(path: str) -> str:
+    """``sha256:<hex>`` of the file's bytes as stored (compressed or not)."""
+    digest = hashlib.new(HASH_NAME)
+    with open(path, "rb") as stream:
+        for chunk in iter(lambda: stream.read(_CHUNK), b""):
+            digest.update(chunk)
+    return f"{HASH_NAME}:{digest.hexdigest()}"

@@ -1,0 +1,129 @@
+"""The job's manifest: ``OUTDIR/manifest.jsonl``, one JSON line per input read.
+
+A line is appended (and flushed to disk) as soon as an input is done, after its flows
+were stored, so a job interrupted at any moment leaves a manifest that says exactly
+which inputs are finished. `--resume` reads it back and skips every input whose entry
+still matches the file (same path, size and modification time). A last line cut short
+by a crash is ignored; later lines for a path replace earlier ones.
+
+Keys of a line
+--------------
+``path``         absolute path of the input.
+``size``         bytes on disk; ``mtime_ns`` / ``mtime``: modification time (ns, ISO UTC).
+``hash``         ``sha256:<hex>`` of the bytes on disk.
+``packets``      packets read; ``bytes``: decompressed bytes read up to the end or error.
+``flows``        flows found in this input alone (before stitching across files).
+``first_ts_ns``  first / ``last_ts_ns`` last packet timestamp, null without packets.
+``error``        null, or ``{"type", "message", "offset"}``: the error that stopped the
+                 read, with the byte offset in the decompressed stream when known.
+                 Everything before it is kept.
+``duration_s``   wall time spent on the input.
+``part``         file under OUTDIR holding this input's flows, null when there are none.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from analyzer.archive.inputs import InputFile
+from analyzer.errors import InputError
+
+MANIFEST_NAME = "manifest.jsonl"
+
+
+@dataclass(frozen=True)
+class InputErrorRecord:
+    """Why an input could not be read to its end."""
+
+    type: str
+    message: str
+    offset: int | None
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    """One finished input; see the module docstring for the keys."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    mtime: str
+    hash: str
+    packets: int
+    bytes: int
+    flows: int
+    first_ts_ns: int | None
+    last_ts_ns: int | None
+    error: InputErrorRecord | None
+    duration_s: float
+    part: str | None
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"), sort_keys=False)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ManifestEntry:
+        error = data.get("error")
+        fields = {**data, "error": InputErrorRecord(**error) if error else None}
+        return cls(**fields)
+
+    def matches(self, item: InputFile) -> bool:
+        """The input is unchanged since this entry was written."""
+        return (self.path, self.size, self.mtime_ns) == (item.path, item.size, item.mtime_ns)
+
+
+def iso_mtime(mtime_ns: int) -> str:
+    moment = datetime.fromtimestamp(mtime_ns / 1e9, tz=timezone.utc)
+    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+class Manifest:
+    """The entries of ``OUTDIR/manifest.jsonl`` by path, and the file to append to."""
+
+    def __init__(self, outdir: Path, *, resume: bool) -> None:
+        self.path = outdir / MANIFEST_NAME
+        self.entries: dict[str, ManifestEntry] = {}
+        if resume and self.path.exists():
+            self.entries = load_entries(self.path)
+        self._rewrite()
+
+    def _rewrite(self) -> None:
+        """Rewrite the file from the entries kept (drops a torn last line)."""
+        text = "".join(entry.to_json() + "\n" for entry in self.entries.values())
+        temporary = self.path.with_suffix(".tmp")
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, self.path)
+
+    def finished(self, item: InputFile) -> ManifestEntry | None:
+        """The entry of an input that need not be read again, or None."""
+        entry = self.entries.get(item.path)
+        return entry if entry is not None and entry.matches(item) else None
+
+    def append(self, entry: ManifestEntry) -> None:
+        with open(self.path, "a", encoding="utf-8") as stream:
+            stream.write(entry.to_json() + "\n")
+            stream.flush()
+            os.fsync(stream.fileno())
+        self.entries[entry.path] = entry
+
+
+def load_entries(path: Path) -> dict[str, ManifestEntry]:
+    """Entries by input path; a torn last line is ignored, any other bad line is an error."""
+    lines = path.read_text(encoding="utf-8").split("\n")
+    entries: dict[str, ManifestEntry] = {}
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            entry = ManifestEntry.from_dict(json.loads(line))
+        except (ValueError, TypeError) as exc:
+            if number == len(lines):  # no newline after it: cut short by a crash
+                continue
+            raise InputError(str(path), f"line {number}: not a manifest entry: {exc}") from exc
+        entries[entry.path] = entry
+    return entries
