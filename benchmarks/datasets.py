@@ -1,0 +1,127 @@
+"""The captures of the suite: what they hold, where they live, generated when missing.
+
+Written by the project's bulk writer (``analyzer.synth.bulk.write_bulk``: IPv4/IPv6,
+TCP handshakes with data and FIN, refused and unanswered SYNs, UDP, some VLAN tags,
+right checksums); ``benchmarks/datagen.py`` stands in where it is not installed.
+
+Timed on every tool:
+- ``mixed``: ~1.3 GB, 2 M packets, 100 k flows, realistic size mix (avg ~650 B);
+- ``small``: ~190 MB, 2 M packets, 100 k flows, avg ~80 B (per-packet cost dominates);
+- ``manyflows``: 1 M flows all open at once across the middle of the capture, 4 M small
+  packets (the 1 M+ flows case; also the "1 M concurrent flows" memory check).
+Memory only: ``mem_base`` and ``mem_10x``, the same flow rate, flow life and concurrency,
+the second 10x longer (10x the packets and flows). ``--quick`` divides everything by 10.
+Every flow has its own 5-tuple and no flow is idle for long, so a plain 5-tuple table,
+tshark's conversations and our flow table (which also splits on reuse and timeouts)
+must all find exactly the same flows.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmarks.datagen import RECORD_HEADER, CaptureSpec, compress_zstd, write_capture
+
+try:
+    from analyzer.synth.bulk import write_bulk
+except ImportError:  # the bulk writer is not installed: our own numpy writer
+    write_bulk = None
+
+WRITER = "bulk" if write_bulk is not None else "datagen"
+TIMED = ("mixed", "small", "manyflows")
+PCAP_HEADER = 24
+
+
+def specs(*, quick: bool) -> dict[str, CaptureSpec]:
+    k = 10 if quick else 1
+    return {
+        "mixed": CaptureSpec(2_000_000 // k, 100_000 // k, small=False, concurrency=10_000 // k,
+                             seed=1),
+        "small": CaptureSpec(2_000_000 // k, 100_000 // k, small=True, concurrency=10_000 // k,
+                             seed=2),
+        "manyflows": CaptureSpec(4_000_000 // k, 1_000_000 // k, small=True,
+                                 concurrency=1_000_000 // k, seed=3),
+        "mem_base": CaptureSpec(1_000_000 // k, 100_000 // k, small=True,
+                                concurrency=10_000 // k, seed=4),
+        "mem_10x": CaptureSpec(10_000_000 // k, 1_000_000 // k, small=True,
+                               concurrency=10_000 // k, seed=5),
+    }
+
+
+def scapy_limit(quick: bool) -> int:
+    return 20_000 if quick else 100_000
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A generated capture on disk."""
+
+    name: str
+    path: Path
+    spec: CaptureSpec
+
+    @property
+    def bytes(self) -> int:
+        return self.path.stat().st_size
+
+    @property
+    def packets(self) -> int:
+        return self.spec.packets
+
+    @property
+    def avg_frame(self) -> float:
+        return (self.bytes - PCAP_HEADER) / self.packets - RECORD_HEADER
+
+    def describe(self) -> str:
+        return (f"{self.bytes / 1e6:,.0f} MB, {self.packets / 1e6:g} M packets, "
+                f"{self.spec.flows / 1e3:g} k flows, avg {self.avg_frame:.0f} B"
+                f", {self.spec.concurrency / 1e3:g} k concurrent")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"path": str(self.path), "bytes": self.bytes, "avg_frame": round(self.avg_frame, 1),
+                **asdict(self.spec)}
+
+
+def capture_path(data: Path, name: str, spec: CaptureSpec) -> Path:
+    """The file name carries the spec, so a changed spec never reuses a stale file."""
+    size = "small" if spec.small else "mixed"
+    return data / (f"{name}-{spec.packets}p-{spec.flows}f-{size}-c{spec.concurrency}"
+                   f"-seed{spec.seed}-{WRITER}.pcap")
+
+
+def ensure(data: Path, all_specs: dict[str, CaptureSpec], names: tuple[str, ...] | list[str]
+           ) -> dict[str, Dataset]:
+    """The named datasets, generated first when missing."""
+    out = {}
+    for name in names:
+        spec = all_specs[name]
+        path = capture_path(data, name, spec)
+        if not path.exists():
+            print(f"generating {path} ...", file=sys.stderr, flush=True)
+            generate(path, spec)
+        out[name] = Dataset(name, path, spec)
+    return out
+
+
+def generate(path: Path, spec: CaptureSpec) -> None:
+    """Write the capture (via a .part file, so an interrupted run leaves no stale file)."""
+    part = path.with_name(path.name + ".part")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if write_bulk is not None:
+        write_bulk(part, spec.packets, spec.flows, small=spec.small, seed=spec.seed,
+                   concurrency=spec.concurrency)
+    else:
+        write_capture(part, spec)
+    part.replace(path)
+
+
+def ensure_zstd(ds: Dataset) -> Dataset:
+    """A zstd-compressed copy of a dataset (same packets and flows)."""
+    path = ds.path.with_name(ds.path.name + ".zst")
+    if not path.exists():
+        print(f"compressing {path} ...", file=sys.stderr, flush=True)
+        compress_zstd(ds.path, path)
+    return Dataset(ds.name + ".zst", path, ds.spec)

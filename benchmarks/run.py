@@ -1,0 +1,256 @@
+"""The benchmark suite, one command: ``python benchmarks/run.py [--quick] [--data DIR]``.
+
+Generates the captures if they are missing, compiles the C reference loop, then on the
+same files and in one run times our reader, our reader + flow table, our CLI end to end,
+dpkt, a pure-Python struct loop, Scapy (on a subset, extrapolated), nfstream and tshark
+when installed, and the C loop. Each tool runs in a fresh process with the capture in
+page cache; every tool's flows are checked against the C loop's (flow count, packets,
+fingerprint over each flow's key and per-direction packets) before its time is shown.
+Prints a table, writes results/latest.json and appends to results/history.jsonl.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks import checks, datasets, machine, profile
+from benchmarks.datasets import Dataset
+from benchmarks.measure import PageCacheLock, ProcessRun, median, run_process
+from benchmarks.ours import summarize_parquet
+from benchmarks.peers import TSHARK, nfstream_available, parse_tshark_conv, tshark_command
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+FLOW_KEYS = ("flows", "flow_packets", "checksum")
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A row of the table: how to run it and what of its output must match the C loop."""
+
+    name: str
+    argv: Callable[[Dataset, Path], list[str]]
+    parse: Callable[[ProcessRun, Path], dict[str, Any]]
+    compare: tuple[str, ...] = FLOW_KEYS
+    slow: bool = False  # fewer runs (the median of what was run)
+    note: str = ""
+
+
+@dataclass
+class ToolResult:
+    name: str
+    note: str
+    seconds: list[float] = field(default_factory=list)
+    peak_rss_anon_kib: int = 0
+    packets: int = 0  # packets the timed part covered
+    found: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
+
+
+def _child(tool: str, *extra: str) -> Callable[[Dataset, Path], list[str]]:
+    return lambda ds, tmp: [sys.executable, "-m", "benchmarks.child", tool, str(ds.path), *extra]
+
+
+def _json_output(proc: ProcessRun, tmp: Path) -> dict[str, Any]:
+    out: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return out
+
+
+def _wall_and(parse: Callable[[ProcessRun, Path], dict[str, Any]]):
+    def timed_outside(proc: ProcessRun, tmp: Path) -> dict[str, Any]:
+        return {**parse(proc, tmp), "seconds": proc.wall_s}
+
+    return timed_outside
+
+
+def build_tools(scapy_limit: int, compiled_c: Path) -> list[Tool]:
+    """Every tool the suite runs here, the C loop first (it is the reference)."""
+    tools = [
+        Tool("C loop (mmap, -O2, prefetch)", lambda ds, tmp: [str(compiled_c), str(ds.path)],
+             _json_output, compare=("packets", *FLOW_KEYS)),
+        Tool("ours: reader", _child("reader"), _json_output,
+             compare=("packets", "flow_packets")),
+        Tool("ours: reader + flows (read_flows)", _child("flows"), _json_output),
+        Tool("ours: dualstack flows --format parquet (end to end)", _cli_argv,
+             _wall_and(lambda proc, tmp: summarize_parquet(tmp / "flows.parquet").as_dict()),
+             note="process wall time"),
+        Tool("pure Python (mmap + struct)", _child("pure_python"), _json_output),
+        Tool("dpkt (pcap.Reader + Ethernet + dict)", _child("dpkt"), _json_output, slow=True),
+        Tool("Scapy (RawPcapReader + Ether)", _child("scapy", "--limit", str(scapy_limit)),
+             _json_output, slow=True, note=f"extrapolated from {scapy_limit} packets"),
+    ]
+    if nfstream_available():
+        tools.append(Tool("nfstream (no DPI, 1 meter)", _child("nfstream"), _json_output,
+                          slow=True))
+    if TSHARK is not None:
+        tools.append(Tool("tshark -z conv,tcp -z conv,udp", lambda ds, tmp: tshark_command(ds.path),
+                          _wall_and(lambda proc, tmp: parse_tshark_conv(proc.stdout).as_dict()),
+                          slow=True, note="process wall time"))
+    return tools
+
+
+def _cli_argv(ds: Dataset, tmp: Path) -> list[str]:
+    out = tmp / "flows.parquet"
+    return [sys.executable, "-m", "analyzer", "flows", str(ds.path), "--format", "parquet",
+            "-o", str(out)]
+
+
+def run_tool(tool: Tool, ds: Dataset, runs: int, reference: dict[str, Any] | None) -> ToolResult:
+    """Run a tool ``runs`` times; stop at the first failure or mismatch."""
+    result = ToolResult(tool.name, tool.note)
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory(prefix="dsbench-") as tmpdir:
+            tmp = Path(tmpdir)
+            proc = run_process(tool.argv(ds, tmp), warm_paths=[ds.path])
+            if proc.returncode != 0:
+                result.error = f"exit {proc.returncode}: {_last_line(proc.stderr)}"
+                return result
+            found = tool.parse(proc, tmp)
+        result.error = _mismatch(tool, found, reference)
+        if result.error:
+            return result
+        result.found = found
+        result.seconds.append(float(found["seconds"]))
+        result.peak_rss_anon_kib = max(
+            result.peak_rss_anon_kib, proc.peak_rss_anon_kib, int(found.get("rss_anon_kib_end", 0))
+        )
+        result.packets = int(found.get("packets") or ds.packets)
+    return result
+
+
+def _last_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[-1][-300:] if lines else ""
+
+
+def _mismatch(tool: Tool, found: dict[str, Any], reference: dict[str, Any] | None) -> str:
+    """Why ``found`` differs from the reference flows ('' when it agrees)."""
+    if "subset_reference" in found:  # Scapy: its subset against the pure-Python loop
+        reference = found["subset_reference"]
+    if reference is None:
+        return ""
+    diffs = [f"{k}: {found.get(k)} != {reference.get(k)}" for k in tool.compare
+             if found.get(k) != reference.get(k)]
+    return "flows differ from the C loop: " + "; ".join(diffs) if diffs else ""
+
+
+def run_dataset(ds: Dataset, tools: Sequence[Tool], runs: int, slow_runs: int) -> list[ToolResult]:
+    """All tools on one capture; the C loop's flows are the reference."""
+    results: list[ToolResult] = []
+    reference: dict[str, Any] | None = None
+    with PageCacheLock([ds.path]):
+        for tool in tools:
+            print(f"  {tool.name} ...", file=sys.stderr, flush=True)
+            res = run_tool(tool, ds, slow_runs if tool.slow else runs, reference)
+            if reference is None and not res.error:
+                reference = res.found
+            results.append(res)
+    return results
+
+
+def summarize(ds: Dataset, results: Sequence[ToolResult]) -> list[dict[str, Any]]:
+    """Rows with medians, rates and the ratio to the C loop."""
+    c_pps = None
+    rows = []
+    for res in results:
+        row: dict[str, Any] = {"tool": res.name, "note": res.note, "error": res.error,
+                               "runs_s": [round(s, 4) for s in res.seconds]}
+        if res.seconds and not res.error:
+            sec = median(res.seconds)
+            pps = res.packets / sec
+            c_pps = c_pps or pps
+            row |= {
+                "median_s": round(sec, 4),
+                "packets_per_s": round(pps),
+                "mb_per_s": round(ds.bytes * res.packets / ds.packets / sec / 1e6, 1),
+                "peak_rss_anon_mib": round(res.peak_rss_anon_kib / 1024, 1),
+                "of_c": round(pps / c_pps, 4),
+                **{k: res.found.get(k) for k in FLOW_KEYS if k in res.found},
+            }
+        rows.append(row)
+    return rows
+
+
+def format_table(title: str, rows: Sequence[dict[str, Any]]) -> str:
+    lines = [f"### {title}", "",
+             "| tool | packets/s | MB/s | peak RssAnon MiB | x of C | slower than C | note |",
+             "|---|---:|---:|---:|---:|---:|---|"]
+    for r in rows:
+        if "median_s" not in r:
+            lines.append(f"| {r['tool']} | - | - | - | - | - | {r['error'] or 'not run'} |")
+            continue
+        lines.append(
+            f"| {r['tool']} | {r['packets_per_s'] / 1e6:.3f} M | {r['mb_per_s']:.0f} "
+            f"| {r['peak_rss_anon_mib']:.0f} | {r['of_c']:.3f} | {1 / r['of_c']:.1f}x "
+            f"| {r['note']} |"
+        )
+    return "\n".join(lines)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="small captures (~150 MB), for development")
+    p.add_argument("--data", type=Path, default=HERE / "data", help="where captures live")
+    p.add_argument("--runs", type=int, default=None, help="runs per tool (default 3, quick 2)")
+    p.add_argument("--slow-runs", type=int, default=None,
+                   help="runs of the slow peers (default 2, quick 1)")
+    p.add_argument("--only", nargs="*", default=None, help="datasets to run (default: all)")
+    p.add_argument("--no-memory", action="store_true", help="skip the memory checks")
+    p.add_argument("--profile", action="store_true",
+                   help="also perf stat and callgrind our reader/flows and the C loop")
+    p.add_argument("--no-history", action="store_true", help="do not append to history.jsonl")
+    return p.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    runs = args.runs or (2 if args.quick else 3)
+    slow_runs = args.slow_runs or (1 if args.quick else 2)
+    specs = datasets.specs(quick=args.quick)
+    timed = [name for name in datasets.TIMED if args.only is None or name in args.only]
+    data = datasets.ensure(args.data, specs, timed)
+    compiled_c = machine.compile_c_loop(args.data)
+    tools = build_tools(datasets.scapy_limit(args.quick), compiled_c)
+    report: dict[str, Any] = {"quick": args.quick, "machine": machine.describe(),
+                              "versions": machine.versions(compiled_c), "datasets": {},
+                              "results": {}}
+    tables = []
+    for name in timed:
+        ds = data[name]
+        print(f"{name}: {ds.describe()}", file=sys.stderr, flush=True)
+        rows = summarize(ds, run_dataset(ds, tools, runs, slow_runs))
+        report["datasets"][name] = ds.as_dict()
+        report["results"][name] = rows
+        tables.append(format_table(f"{name}: {ds.describe()}", rows))
+        print(tables[-1] + "\n", flush=True)
+    if not args.no_memory:
+        report["memory"] = checks.run_checks(args.data, specs, runs=runs)
+        tables.append(checks.format_report(report["memory"]))
+        print(tables[-1] + "\n", flush=True)
+    if args.profile:
+        report["profile"] = profile.run(args.data, specs, compiled_c)
+        print(profile.format_report(report["profile"]), flush=True)
+    save(report, history=not args.no_history)
+    return 1 if any(r["error"] for rows in report["results"].values() for r in rows) else 0
+
+
+def save(report: dict[str, Any], *, history: bool) -> None:
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps(report, indent=1) + "\n")
+    if history:
+        with (RESULTS / "history.jsonl").open("a") as f:
+            f.write(json.dumps(report, separators=(",", ":")) + "\n")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
