@@ -22,6 +22,7 @@ COMMANDS: tuple[str, ...] = (
     "verify",
     "collect",
     "snapshot",
+    "synth",
 )
 
 
