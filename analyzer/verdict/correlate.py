@@ -34,6 +34,7 @@ from analyzer.verdict.model import (
     candidates,
     first_taker,
     ipv4_knowledge,
+    is_mapped_bind,
     parse_address,
 )
 from analyzer.verdict.results import (
@@ -170,7 +171,7 @@ class Correlator:
                sock.pid, sock.process)
         if key not in self.keys:
             self.keys[key] = len(self.listeners)
-            tool = (snapshot.sources.get("sockets") or "the snapshot").split(":")[0]
+            tool = (snapshot.sources.get("sockets") or "the snapshot").split(" text")[0]
             self.listeners.append(ListenerVerdict(
                 id=len(self.listeners), host=snapshot.host, proto=sock.proto,
                 family=sock.family, local_address=sock.local_address,
@@ -201,10 +202,13 @@ class Correlator:
 
     def _static_knowledge(self, epoch: Epoch) -> None:
         snapshot = self.snapshots[epoch.snapshots[-1]]
+        mapped_binds = {(sock.proto, sock.local_port, normalize(sock.local_address))
+                        for sock in epoch.sockets if is_mapped_bind(sock)}
         mapped_ports = {
             (sock.proto, sock.local_port)
             for index in epoch.snapshots for sock in self.snapshots[index].sockets
-            if sock.mapped_peer and not sock.is_listener
+            if sock.mapped_peer and not sock.is_listener and (
+                sock.proto, sock.local_port, normalize(sock.local_address)) not in mapped_binds
         }
         for listener, sock in zip(epoch.listeners, epoch.sockets, strict=True):
             peers = [other for other in epoch.sockets
@@ -482,29 +486,40 @@ def _match_connection(correlator: Correlator, snap_index: int, sock: Socket,
                            listener if direction == "inbound" else None, alive, what)
 
 
+def _count(number: int, what: str) -> str:
+    return f"{number} {what} connection{'' if number == 1 else 's'}"
+
+
 def _finding(listener: ListenerVerdict) -> str:
+    """One line per listener: what it is, whether it takes IPv4, and how we know."""
     head = f"{listener.label} ({listener.process or 'unknown process'})"
     k = listener.knowledge
     v4, v6 = len(listener.ipv4_accepted), len(listener.ipv6_accepted)
     r4, r6 = len(listener.ipv4_refused), len(listener.ipv6_refused)
-    counts = f"{v4} IPv4 and {v6} IPv6 connections accepted"
-    if r4 or r6:
-        counts += f", {r4} IPv4 and {r6} IPv6 refused on its port"
+    v6_part = f"; {_count(v6, 'IPv6')} accepted" if v6 else ""
+    r6_part = f"; {_count(r6, 'IPv6')} refused on its port" if r6 else ""
+    tail = "".join([v6_part, f"; {_count(r4, 'IPv4')} refused on its port" if r4 else "",
+                    r6_part])
+    tool = listener.source_tool
     if listener.family == 4:
-        return f"{head}: AF_INET, IPv4 only; {counts}"
-    if k.known_from == "capture" and k.accepts_ipv4:
-        return (f"{head}: {listener.source_tool} cannot show v6only; {v4} IPv4 connections "
-                "accepted, so IPv4 is served through this IPv6 socket")
-    if k.known_from == "capture":
-        return (f"{head}: {listener.source_tool} cannot show v6only; {r4} IPv4 connections "
-                "refused while it listened, so this IPv6 socket is v6-only")
-    if k.accepts_ipv4 is True and v4:
-        return f"{head}: {k.reason}; {counts}: IPv4 is served through this IPv6 socket"
+        return f"{head}: AF_INET, IPv4 only; {_count(v4, 'IPv4')} accepted{tail}"
+    if k.rule == "capture-accepted":
+        return (f"{head}: {tool} cannot show v6only; {_count(v4, 'IPv4')} accepted, so IPv4 "
+                f"is served through this IPv6 socket{tail}")
+    if k.rule == "capture-refused":
+        return (f"{head}: {tool} cannot show v6only; {_count(r4, 'IPv4')} refused while it "
+                f"listened, so this IPv6 socket is v6-only{v6_part}{r6_part}")
+    if k.rule == "established-ipv4-peer":
+        seen = f" and {_count(v4, 'IPv4')} accepted in the capture" if v4 else ""
+        return (f"{head}: {tool} cannot show v6only, but its tcp6 row with an IPv4 peer{seen} "
+                f"show that IPv4 is served through this IPv6 socket{tail}")
     if k.accepts_ipv4 is True:
-        return f"{head}: {k.reason}; takes IPv4 too; {counts}"
+        served = (f"{_count(v4, 'IPv4')} accepted: IPv4 is served through this IPv6 socket"
+                  if v4 else "takes IPv4 too (none seen)")
+        return f"{head}: {k.reason}; {served}{tail}"
     if k.accepts_ipv4 is False:
-        return f"{head}: {k.reason}; IPv6 only; {counts}"
-    return f"{head}: whether it takes IPv4 is unknown ({k.reason}); {counts}"
+        return f"{head}: {k.reason}; IPv6 only{tail}"
+    return f"{head}: whether it takes IPv4 is unknown ({k.reason}){tail}"
 
 
 def verify(

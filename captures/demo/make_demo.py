@@ -82,8 +82,12 @@ def wait_listening(host: Host, proto: str, port: int, process: Any = None) -> No
 
 
 def start_tcpdump(host: Host, path: Path, *extra: str, iface: str | None = None) -> Any:
-    """tcpdump -U on the host's veth (or IFACE) writing PATH; returns once it listens."""
-    process = host.popen(["tcpdump", "-n", "-U", "--immediate-mode",
+    """tcpdump -U on the host's veth (or IFACE) writing PATH; returns once it listens.
+
+    --immediate-mode makes libpcap's ring hold buffer/snaplen frames: with the default
+    snaplen (262144) that is a handful and the kernel drops packets, so -s 2048 -B 4096.
+    """
+    process = host.popen(["tcpdump", "-n", "-U", "--immediate-mode", "-s", "2048", "-B", "4096",
                           "-i", iface or host.iface, "-w", str(path), *extra])
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
