@@ -42,8 +42,11 @@ class LocalEngine:
     def __init__(self, workers: int | None = None) -> None:
         self.workers = workers or os.cpu_count() or 1
         self.description = f"{self.workers} local worker process(es)"
-        # forkserver: workers never inherit the driver's threads or open files.
-        context = multiprocessing.get_context("forkserver")
+        # fork: the workers start without importing the main module again (spawn and
+        # forkserver would rerun an unguarded `python -m analyzer`); the driver has no
+        # threads of its own yet when the pool starts.
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        context = multiprocessing.get_context(method)
         self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
 
     def run(

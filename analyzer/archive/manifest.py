@@ -11,7 +11,7 @@ Keys of a line
 ``path``         absolute path of the input.
 ``size``         bytes on disk; ``mtime_ns`` / ``mtime``: modification time (ns, ISO UTC).
 ``hash``         ``sha256:<hex>`` of the bytes on disk.
-``packets``      packets read; ``bytes``: decompressed bytes read up to the end or error.
+``packets``      packets read (up to the end, or up to the error).
 ``flows``        flows found in this input alone (before stitching across files).
 ``first_ts_ns``  first / ``last_ts_ns`` last packet timestamp, null without packets.
 ``error``        null, or ``{"type", "message", "offset"}``: the error that stopped the
@@ -55,7 +55,6 @@ class ManifestEntry:
     mtime: str
     hash: str
     packets: int
-    bytes: int
     flows: int
     first_ts_ns: int | None
     last_ts_ns: int | None

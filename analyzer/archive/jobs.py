@@ -1,0 +1,116 @@
+"""The per-file task: one capture in, its raw flows and manifest facts out.
+
+It runs in a worker process (local pool or Dask worker), so it takes and returns plain
+picklable values. A broken input is not an exception here: the flows read before the
+break are kept and the error (with its byte offset) is part of the result, so the job
+goes on. Only a failure of the worker itself (out of memory, a bug) escapes.
+
+The raw flow-table records are returned, not FlowFrames, because stitching pieces of a
+connection across files needs the per-direction state bits (`analyzer.archive.stitch`).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from analyzer.archive.inputs import InputFile, content_hash
+from analyzer.archive.manifest import InputErrorRecord
+from analyzer.archive.stitch import RawFlows, empty_raw
+from analyzer.capture import CaptureStats, read_batches
+from analyzer.errors import CaptureError, InputError
+from analyzer.flows import Timeouts
+
+_FLUSH_EVERY = 65536
+_OFFSET = re.compile(r"byte offset (\d+)")
+
+
+@dataclass(frozen=True)
+class FileTask:
+    """What a worker needs to read one input."""
+
+    item: InputFile
+    timeouts: Timeouts
+
+
+@dataclass
+class FileResult:
+    """One input read: its flows and everything its manifest line says."""
+
+    item: InputFile
+    hash: str
+    packets: int
+    first_ts_ns: int | None
+    last_ts_ns: int | None
+    error: InputErrorRecord | None
+    duration_s: float
+    raw: RawFlows
+
+    @property
+    def flows(self) -> int:
+        return len(self.raw["first_ts_ns"])
+
+
+def read_file(task: FileTask) -> FileResult:
+    """Hash and read one capture; never raises for a broken or unreadable input."""
+    started = time.perf_counter()
+    path = task.item.path
+    try:
+        digest = content_hash(path)
+    except OSError as exc:
+        digest = ""
+        error: InputErrorRecord | None = InputErrorRecord(
+            "InputError", f"{path}: cannot read: {exc.strerror or exc}", None
+        )
+        return FileResult(task.item, digest, 0, None, None, error, 0.0, empty_raw())
+    stats = CaptureStats()
+    raw, error = _raw_flows(path, task.timeouts, stats)
+    return FileResult(
+        item=task.item,
+        hash=digest,
+        packets=stats.packets,
+        first_ts_ns=stats.first_ts_ns,
+        last_ts_ns=stats.last_ts_ns,
+        error=error or _truncation(stats),
+        duration_s=time.perf_counter() - started,
+        raw=raw,
+    )
+
+
+def _raw_flows(
+    path: str, timeouts: Timeouts, stats: CaptureStats
+) -> tuple[RawFlows, InputErrorRecord | None]:
+    """Every flow of one capture as raw records; the error that stopped the read, if any."""
+    table = timeouts.new_table()
+    chunks: list[RawFlows] = []
+    error: InputErrorRecord | None = None
+    try:
+        for batch in read_batches(path, stats=stats):
+            table.update(batch.columns)
+            if table.pending_finished >= _FLUSH_EVERY:
+                chunks.append(table.take_finished())
+    except CaptureError as exc:
+        error = InputErrorRecord(type(exc).__name__, str(exc), exc.offset)
+    except InputError as exc:  # not a capture, unreadable, header cut short
+        error = InputErrorRecord(type(exc).__name__, str(exc), None)
+    table.finish_all()
+    chunks.append(table.take_finished())
+    return _concat(chunks), error
+
+
+def _concat(chunks: list[RawFlows]) -> RawFlows:
+    if len(chunks) == 1:
+        return chunks[0]
+    return {name: np.concatenate([chunk[name] for chunk in chunks]) for name in chunks[0]}
+
+
+def _truncation(stats: CaptureStats) -> InputErrorRecord | None:
+    """The reader reports a capture cut short as a warning; the manifest as an error."""
+    for warning in stats.warnings:
+        if "truncated" in warning or "ends early" in warning:
+            found = _OFFSET.search(warning)
+            return InputErrorRecord("Truncated", warning, int(found.group(1)) if found else None)
+    return None

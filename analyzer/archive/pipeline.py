@@ -1,0 +1,232 @@
+"""A batch job from start to end: find inputs, read them in parallel, join, judge, write.
+
+1. Discover the captures and load the snapshots (bad arguments stop here, exit 2).
+2. With ``resume``, drop the inputs the manifest already holds unchanged.
+3. Read the others on the engine, one task per file; as each finishes, store its flows
+   (`parts`) and append its manifest line. Progress goes to standard error.
+4. Stitch the flows of all inputs (time order), classify them with
+   `analyzer.verdict.verify`, write the outputs (`output`).
+
+A resumed job whose inputs, snapshots and settings are all unchanged since the last
+complete run does nothing at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from analyzer.archive.engine import make_engine
+from analyzer.archive.inputs import InputFile, discover
+from analyzer.archive.jobs import FileResult, FileTask, read_file
+from analyzer.archive.manifest import Manifest, ManifestEntry, iso_mtime
+from analyzer.archive.output import SUMMARY_NAME, write_outputs
+from analyzer.archive.parts import clear_parts, load_piece, store_part
+from analyzer.archive.progress import Progress
+from analyzer.archive.stitch import FilePiece, stitch
+from analyzer.errors import UsageError
+from analyzer.flows import FlowFrame, Timeouts
+from analyzer.flows.build import build_columns
+from analyzer.snapshot import Snapshot
+from analyzer.verdict import DEFAULT_TOLERANCE_S, verify
+
+# Test hook: after this many inputs are finished, the job interrupts itself (SIGINT),
+# exactly as a Ctrl-C there would.
+STOP_AFTER_ENV = "DUALSTACK_BATCH_STOP_AFTER"
+
+
+@dataclass
+class BatchOptions:
+    archives: Sequence[str]
+    snapshot_files: Sequence[str]
+    outdir: Path
+    workers: int | None = None
+    scheduler: str | None = None
+    resume: bool = False
+    os: str | None = None
+    host_addrs: Sequence[str] = ()
+    tolerance_s: float = DEFAULT_TOLERANCE_S
+    timeouts: Timeouts = field(default_factory=Timeouts)
+
+
+@dataclass
+class BatchResult:
+    """What the command reports: inputs read now, skipped, failed; flows written."""
+
+    inputs: int = 0
+    read: int = 0
+    resumed: int = 0
+    failed: list[ManifestEntry] = field(default_factory=list)
+    worker_errors: list[str] = field(default_factory=list)
+    flows: int = 0
+    joined: int = 0
+    nothing_to_do: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed or self.worker_errors else 0
+
+
+def run_batch(options: BatchOptions, stderr: TextIO | None = None) -> BatchResult:
+    stream = stderr if stderr is not None else sys.stderr
+    found = discover(options.archives)
+    if not found.files:
+        raise UsageError("no capture found in " + " ".join(options.archives))
+    if found.skipped:
+        print(f"batch: {len(found.skipped)} file(s) that are not captures skipped "
+              f"(first: {found.skipped[0]})", file=stream)
+    snapshots = load_snapshots(options.snapshot_files, options.os)
+    options.outdir.mkdir(parents=True, exist_ok=True)
+    if not options.resume:
+        clear_parts(options.outdir)
+    manifest = Manifest(options.outdir, resume=options.resume)
+    result = BatchResult(inputs=len(found.files))
+    todo = [item for item in found.files if manifest.finished(item) is None]
+    result.resumed = len(found.files) - len(todo)
+    signature = job_signature(options, found.files, manifest)
+    if options.resume and not todo and _last_signature(options.outdir) == signature:
+        result.nothing_to_do = True
+        result.failed = _failures(manifest, found.files)
+        return result
+    _read_inputs(options, todo, manifest, result, stream)
+    _finish(options, found.files, manifest, snapshots, result, stream)
+    return result
+
+
+def load_snapshots(paths: Sequence[str], os_name: str | None) -> list[Snapshot]:
+    from analyzer.commands.verify import load_snapshot_file
+
+    return [item for path in paths for item in load_snapshot_file(path, os_name)]
+
+
+def _read_inputs(
+    options: BatchOptions,
+    todo: list[InputFile],
+    manifest: Manifest,
+    result: BatchResult,
+    stream: TextIO,
+) -> None:
+    if not todo:
+        return
+    progress = Progress(len(todo), sum(item.size for item in todo), stream=stream)
+    stop_after = int(os.environ.get(STOP_AFTER_ENV, "0") or 0)
+    tasks = [FileTask(item, options.timeouts) for item in todo]
+    with make_engine(options.workers, options.scheduler) as engine:
+        print(f"batch: reading {len(todo)} input(s) on {engine.description}", file=stream)
+        try:
+            for task, outcome in engine.run(read_file, tasks):
+                if isinstance(outcome, BaseException):
+                    result.worker_errors.append(f"{task.item.path}: {outcome!r}")
+                    print(f"batch: {task.item.path}: the worker failed: {outcome!r}",
+                          file=stream)
+                    continue
+                entry = _record(options.outdir, manifest, outcome)
+                result.read += 1
+                progress.done(packets=entry.packets, size=entry.size, failed=bool(entry.error))
+                if stop_after and result.read >= stop_after:
+                    os.kill(os.getpid(), signal.SIGINT)
+        finally:
+            progress.close()
+
+
+def _record(outdir: Path, manifest: Manifest, done: FileResult) -> ManifestEntry:
+    """Store the input's flows, then append its manifest line (in that order)."""
+    part = store_part(outdir, done.item.path, done.raw)
+    entry = ManifestEntry(
+        path=done.item.path,
+        size=done.item.size,
+        mtime_ns=done.item.mtime_ns,
+        mtime=iso_mtime(done.item.mtime_ns),
+        hash=done.hash,
+        packets=done.packets,
+        flows=done.flows,
+        first_ts_ns=done.first_ts_ns,
+        last_ts_ns=done.last_ts_ns,
+        error=done.error,
+        duration_s=round(done.duration_s, 6),
+        part=part,
+    )
+    manifest.append(entry)
+    return entry
+
+
+def _finish(
+    options: BatchOptions,
+    files: list[InputFile],
+    manifest: Manifest,
+    snapshots: list[Snapshot],
+    result: BatchResult,
+    stream: TextIO,
+) -> None:
+    """Join, judge and write everything the manifest holds for this job's inputs."""
+    pieces: list[FilePiece] = []
+    for item in files:
+        entry = manifest.finished(item)
+        piece = load_piece(options.outdir, entry) if entry is not None else None
+        if piece is not None:
+            pieces.append(piece)
+    stitched = stitch(pieces, options.timeouts)
+    frame = FlowFrame(build_columns(stitched.raw))
+    verdicts = verify(frame, snapshots, os=options.os,
+                      host_addrs=list(options.host_addrs) or None,
+                      tolerance_s=options.tolerance_s)
+    result.failed = _failures(manifest, files)
+    result.flows, result.joined = len(frame), stitched.joined
+    missing = [item.path for item in files if manifest.finished(item) is None]
+    facts = {
+        "inputs": len(files),
+        "inputs_failed": [asdict(entry) for entry in result.failed],
+        "inputs_missing": missing,
+        "flows": len(frame),
+        "pieces_joined_across_files": stitched.joined,
+        "joins_around_a_close": stitched.joined_near_close,
+        "signature": None if missing else job_signature(options, files, manifest),
+    }
+    write_outputs(options.outdir, frame, verdicts, facts)
+    print(f"batch: {len(frame)} flows ({stitched.joined} joined across files) from "
+          f"{len(files)} input(s), {len(result.failed)} failed; written to {options.outdir}",
+          file=stream)
+
+
+def _failures(manifest: Manifest, files: list[InputFile]) -> list[ManifestEntry]:
+    entries = (manifest.finished(item) for item in files)
+    return [entry for entry in entries if entry is not None and entry.error is not None]
+
+
+def job_signature(options: BatchOptions, files: list[InputFile], manifest: Manifest) -> str:
+    """A digest of everything the outputs depend on: inputs, snapshots, settings."""
+    entries = [manifest.finished(item) for item in files]
+    described: dict[str, Any] = {
+        "inputs": [[e.path, e.size, e.mtime_ns, e.hash] if e else None for e in entries],
+        "snapshots": [_file_state(path) for path in options.snapshot_files],
+        "os": options.os,
+        "host_addrs": list(options.host_addrs),
+        "tolerance_s": options.tolerance_s,
+        "timeouts": asdict(options.timeouts),
+    }
+    text = json.dumps(described, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _file_state(path: str) -> list[Any]:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return [path, None, None]
+    return [os.path.abspath(path), info.st_size, info.st_mtime_ns]
+
+
+def _last_signature(outdir: Path) -> str | None:
+    try:
+        summary = json.loads((outdir / SUMMARY_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    batch = summary.get("batch") if isinstance(summary, dict) else None
+    return batch.get("signature") if isinstance(batch, dict) else None

@@ -1,0 +1,87 @@
+"""Answer for a whole archive of captures at once: every file (directories are searched
+recursively, globs expanded; pcap/pcapng, gzip'd or zstd'd or not) is read in parallel,
+the pieces of connections cut by file rotation are joined, and every flow is judged
+against the snapshots as `dualstack verify` would.
+
+OUTDIR gets flows/ (Parquet, partitioned by day and host), listeners/ (Parquet),
+report.txt, summary.json and manifest.jsonl (one line per input: size, modification
+time, content hash, packets, flows, error with byte offset, duration). A broken input
+is recorded there and the job goes on. --resume skips the inputs the manifest holds
+unchanged; with nothing changed at all it does nothing. --scheduler runs the same job
+on a running Dask cluster (dask scheduler / dask worker) whose workers see the inputs
+at the same paths.
+
+Exit codes: 0 success; 1 some inputs failed (the job still completed with the rest);
+2 usage error or unreadable snapshot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from analyzer.archive.pipeline import BatchOptions, run_batch
+from analyzer.errors import UsageError
+from analyzer.flows import Timeouts
+from analyzer.snapshot.schema import OS_NAMES
+from analyzer.verdict import DEFAULT_TOLERANCE_S
+
+NAME = "batch"
+HELP = "verify a whole archive of captures in parallel (local cores or a Dask cluster)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("archives", nargs="+", metavar="ARCHIVE",
+                        help="capture files, directories (searched recursively) or globs")
+    parser.add_argument("--snapshots", action="extend", nargs="+", required=True,
+                        metavar="PATH",
+                        help="snapshot JSON/JSON Lines, or netstat/ss/lsof/sockstat text")
+    parser.add_argument("-o", "--outdir", required=True, metavar="OUTDIR",
+                        help="directory for flows/, listeners/, report and manifest")
+    parser.add_argument("--workers", type=int, default=None, metavar="N",
+                        help="local worker processes (default: one per CPU core)")
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help="run on a Dask cluster, e.g. tcp://10.0.0.5:8786")
+    parser.add_argument("--resume", action="store_true",
+                        help="skip inputs the manifest holds unchanged")
+    parser.add_argument("--os", choices=OS_NAMES, default=None,
+                        help="OS of snapshots that do not say (imported text)")
+    parser.add_argument("--host-addr", action="append", default=[], metavar="ADDR",
+                        help="an address of the snapshot host, for snapshots without them")
+    parser.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE_S, metavar="S",
+                        help="a snapshot taken up to S seconds after a flow started is "
+                             f"still valid for it (default {DEFAULT_TOLERANCE_S:g})")
+    defaults = Timeouts()
+    parser.add_argument("--tcp-timeout", type=float, default=defaults.tcp, metavar="S",
+                        help=f"TCP inactivity timeout in seconds (default {defaults.tcp:g})")
+    parser.add_argument("--udp-timeout", type=float, default=defaults.udp, metavar="S",
+                        help=f"UDP inactivity timeout in seconds (default {defaults.udp:g})")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.tcp_timeout <= 0 or args.udp_timeout <= 0:
+        raise UsageError("timeouts must be positive")
+    if args.tolerance < 0:
+        raise UsageError("--tolerance must not be negative")
+    options = BatchOptions(
+        archives=args.archives,
+        snapshot_files=args.snapshots,
+        outdir=Path(args.outdir),
+        workers=args.workers,
+        scheduler=args.scheduler,
+        resume=args.resume,
+        os=args.os,
+        host_addrs=args.host_addr,
+        tolerance_s=args.tolerance,
+        timeouts=Timeouts(tcp=args.tcp_timeout, udp=args.udp_timeout),
+    )
+    result = run_batch(options)
+    if result.nothing_to_do:
+        print(f"dualstack batch: nothing to do: all {result.inputs} input(s) unchanged since "
+              "the last complete run", file=sys.stderr)
+    for entry in result.failed:
+        error = entry.error
+        message = error.message if error is not None else ""
+        print(f"dualstack batch: failed input: {message}", file=sys.stderr)
+    return result.exit_code
