@@ -20,6 +20,7 @@ COMMANDS: tuple[str, ...] = (
     "stats",
     "flows",
     "verify",
+    "batch",
     "collect",
     "snapshot",
     "synth",
