@@ -31,12 +31,12 @@ class Ledger:
     errors: list[InputIssue] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)
     kinds: Counter[str] = field(default_factory=Counter)
-    seen: set[int] = field(default_factory=set)
+    fates: dict[int, str] = field(default_factory=dict)  # line -> kind, or the skip reason
 
-    def _mark(self, line: int, kind: str) -> None:
-        if line in self.seen:
+    def _mark(self, line: int, kind: str, detail: str | None = None) -> None:
+        if line in self.fates:
             raise AssertionError(f"{self.source}: line {line} accounted twice")
-        self.seen.add(line)
+        self.fates[line] = detail or kind
         self.kinds[kind] += 1
 
     def socket(self, line: int, sock: Socket) -> None:
@@ -50,7 +50,7 @@ class Ledger:
         self._mark(line, "blank")
 
     def skip(self, line: int, reason: str) -> None:
-        self._mark(line, "skipped")
+        self._mark(line, "skipped", f"skipped: {reason}")
         self.skipped[reason] += 1
 
     def error(self, line: int, message: str) -> None:
@@ -59,7 +59,7 @@ class Ledger:
 
     def counts(self) -> dict[str, int]:
         """Line counts by kind; raises if a line got no fate at all."""
-        missing = sorted(set(range(1, self.total + 1)) - self.seen)
+        missing = sorted(set(range(1, self.total + 1)) - set(self.fates))
         if missing:
             raise AssertionError(f"{self.source}: line {missing[0]} was not accounted for")
         counts = {"total": self.total}

@@ -34,6 +34,7 @@ UNSEEN = ()
 _PROTO = re.compile(r"^(tcp|udp)(4|6|46)?$")
 _END = r"\S+\.(?:\d+|\*|[a-z][\w-]*)"
 _ROW = re.compile(rf"(?:^|\s)(tcp|udp)(4|6|46)?\s+(\d+\s+)*{_END}\s+{_END}(?:\s|$)")
+_COUNTER = re.compile(r"^(-|\d+(\.\d+)?)$")  # -b/-x/-T columns, -P's Log ID "-"
 _HOST_WIDTH = 16  # BSD netstat's inetprint() prints at most 16 characters of a host
 _HEADER = re.compile(r"^(Active |Proto |Tcpcb |Socket |PCB |Address |Registered |"
                      r"\w+/ID\s|Current |\(?state\)?)")
@@ -89,7 +90,7 @@ def _row(tokens: list[str], number: int) -> Row:
     local_text, local_port = split_dot_endpoint(rest[0])
     remote_text, remote_port = split_dot_endpoint(rest[1])
     state = rest[2] if len(rest) > 2 and known_state(rest[2]) else None
-    if len(rest) > 2 and state is None and rest[2] != "-":
+    if len(rest) > 2 and state is None and not _COUNTER.match(rest[2]):
         raise LineError(f"unknown state {rest[2]!r}")
     family, v6only, evidence = suffix_family("netstat", tokens[0], local_text, remote_text)
     if family == 6 and _HOST_WIDTH in (len(local_text), len(remote_text)):

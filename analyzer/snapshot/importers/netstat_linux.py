@@ -29,7 +29,7 @@ UNSEEN = ("per-socket v6only: net-tools reads /proc/net, which has none",)
 
 _ROW = re.compile(r"^(tcp6?|udp6?)\s+\d+\s+\d+\s+\S+:\S+\s+\S+:\S+")
 _SECTION = re.compile(r"^Active (Internet|UNIX domain|Bluetooth|IPX|AX\.25|NET/ROM)")
-_HEADER = re.compile(r"^Proto\s+(Recv-Q|RefCnt)")
+_HEADER = re.compile(r"^Proto\s+(Recv-Q|RefCnt|Destination)")
 _PROGRAM = re.compile(r"^(?:(\d+)/(.*)|-)$")
 _SKIP_PROTOS = {
     "unix": "unix socket", "raw": "raw socket (no port)", "raw6": "raw socket (no port)",
@@ -46,15 +46,24 @@ def score(lines: list[str]) -> int:
 
 def parse(lines: list[str], ledger: Ledger, option: str | None = None) -> None:
     columns = _Columns()
+    section = "Internet"
     for number, line in enumerate(lines, start=1):
         stripped = line.strip()
         if not stripped:
             ledger.blank(number)
         elif _SECTION.match(stripped) or _HEADER.match(stripped):
+            section = _section(stripped, section)
             columns.learn(stripped)
             ledger.header(number)
+        elif section != "Internet":
+            ledger.skip(number, f"not an internet socket ({section} section)")
         else:
             _parse_row(stripped, number, ledger, columns)
+
+
+def _section(header: str, current: str) -> str:
+    match = _SECTION.match(header)
+    return match.group(1) if match else current
 
 
 class _Columns:

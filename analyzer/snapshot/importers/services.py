@@ -1,12 +1,14 @@
 """Service names that netstat, ss and lsof print instead of port numbers without -n/-P.
 
-A built-in table (IANA service names, as in Debian's /etc/services), not
-`socket.getservbyname`: the text comes from another host, so this host's
-/etc/services (present or not, edited or not) must not change the result. A name
-not in the table is an error that asks for numeric output.
+A built-in table of the common IANA names first: the text comes from another host,
+so this host's /etc/services (present or not, edited or not) should not decide the
+usual ports. Names not in the table fall back to `socket.getservbyname` (this host's
+services database); a name neither knows is an error that asks for numeric output.
 """
 
 from __future__ import annotations
+
+import socket
 
 _BOTH: dict[str, int] = {
     "echo": 7, "discard": 9, "daytime": 13, "ftp-data": 20, "ftp": 21, "ssh": 22,
@@ -37,4 +39,10 @@ _TCP_ONLY: dict[str, int] = {
 def port_number(name: str, proto: str) -> int | None:
     """The port of a service name for tcp or udp, or None if the table has no such name."""
     specific = _UDP_ONLY if proto == "udp" else _TCP_ONLY
-    return specific.get(name, _BOTH.get(name))
+    number = specific.get(name, _BOTH.get(name))
+    if number is not None:
+        return number
+    try:
+        return socket.getservbyname(name, proto)
+    except OSError:
+        return None
