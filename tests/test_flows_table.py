@@ -200,3 +200,25 @@ def test_finished_flows_leave_while_reading() -> None:
     assert table.peak_live_flows < 200
     table.finish_all()
     assert len(table.take_finished()["proto"]) == 1000
+
+
+# corelight/community-id-spec baseline/baseline_deflt.json and baseline_seed1.json,
+# the TCP and UDP rows (seed 0)
+SPEC_BASELINE = [
+    (6, "128.232.110.120", "66.35.250.204", 34855, 80, "1:LQU9qZlK+B5F3KDmev6m5PMibrg="),
+    (6, "66.35.250.204", "128.232.110.120", 80, 34855, "1:LQU9qZlK+B5F3KDmev6m5PMibrg="),
+    (17, "192.168.1.52", "8.8.8.8", 54585, 53, "1:d/FP5EW3wiY1vCndhwleRRKHowQ="),
+    (17, "8.8.8.8", "192.168.1.52", 53, 54585, "1:d/FP5EW3wiY1vCndhwleRRKHowQ="),
+    (6, "2001:470:e5bf:dead:4957:2174:e82c:4887", "2607:f8b0:400c:c03::1a", 63943, 25,
+     "1:/qFaeAR+gFe1KYjMzVDsMv+wgU4="),
+    (6, "2607:f8b0:400c:c03::1a", "2001:470:e5bf:dead:4957:2174:e82c:4887", 25, 63943,
+     "1:/qFaeAR+gFe1KYjMzVDsMv+wgU4="),
+]
+
+
+@pytest.mark.parametrize(("proto", "src", "dst", "sport", "dport", "expected"), SPEC_BASELINE)
+def test_community_id_spec_baseline(proto: int, src: str, dst: str, sport: int, dport: int,
+                                    expected: str) -> None:
+    first = pkt(src, sport, dst, dport, 0.0, proto=proto, flags=SYN if proto == 6 else 0)
+    f = flows([first])
+    assert f.columns["community_id"].tolist() == [expected]
