@@ -98,16 +98,26 @@ def _snapshot_addresses(snapshot: Snapshot) -> set[IPAddress]:
     return {item for item in found if item is not None}
 
 
+def _snapshot_peers(snapshot: Snapshot) -> set[IPAddress]:
+    """Remote addresses of the snapshot's connections: the host's peers, never the host."""
+    found = {normalize(sock.remote_address) for sock in snapshot.sockets if sock.remote_address}
+    return {item for item in found if item is not None and not item.is_unspecified}
+
+
 def build_hosts(
     snapshots: Sequence[Snapshot],
     host_addrs: Iterable[str] | None,
     capture_servers: Iterable[str],
 ) -> list[Host]:
-    """Group snapshots by host name and give each host its addresses (and say whence)."""
+    """Group snapshots by host name and give each host its addresses (and say whence):
+    the snapshot's own, else `host_addrs`, else the capture's server addresses that no
+    other host claims and that are not peers in the host's own snapshot rows."""
     by_name: dict[str | None, Host] = {}
+    peers: dict[str | None, set[IPAddress]] = defaultdict(set)
     for index, snapshot in enumerate(snapshots):
         host = by_name.setdefault(snapshot.host, Host(snapshot.host, set(), "snapshot"))
         host.addresses |= _snapshot_addresses(snapshot)
+        peers[snapshot.host] |= _snapshot_peers(snapshot)
         moment = snapshot.taken_at_ns()
         if moment is None:
             host.timeless.append(index)
@@ -124,7 +134,8 @@ def build_hosts(
         if given:
             host.addresses, host.addresses_from = set(given), "--host-addr"
         else:
-            host.addresses, host.addresses_from = fallback - claimed, "capture"
+            host.addresses = fallback - claimed - peers[host.name]
+            host.addresses_from = "capture"
     return hosts
 
 
@@ -558,16 +569,36 @@ def verify(
         dtype=np.int64)
     for listener in correlator.listeners:
         listener.finding = _finding(listener)
+    connections = _connection_rows(correlator, columns)
+    _classify_by_connection_rows(connections, columns, flow_class, flow_reason)
     return Verdicts(
         flow_columns=columns, flow_class=flow_class, flow_listener=flow_listener,
         flow_snapshot=flow_snapshot, flow_reason=flow_reason,
         listeners=correlator.listeners,
-        connections=_connection_rows(correlator, columns),
+        connections=connections,
         anomalies=find_anomalies(columns),
         snapshots=[_snapshot_info(index, item) for index, item in enumerate(snapshots)],
         hosts=[host.to_dict() for host in hosts],
         settings={"os": os, "tolerance_s": tolerance_s},
     )
+
+
+def _classify_by_connection_rows(connections: Sequence[ConnectionMatch],
+                                 columns: Mapping[str, np.ndarray], flow_class: np.ndarray,
+                                 flow_reason: np.ndarray) -> None:
+    """A flow no listener explains, yet whose very connection a snapshot row shows, is
+    classed by that row's socket family (seed 001: tcp6 rows with IPv4 peers)."""
+    wire = _column(columns, "wire_family")
+    for match in connections:
+        for row in match.flows:
+            if flow_class[row] != "unmatched":
+                continue
+            family = match.socket["family"]
+            flow_class[row] = ("v6-native" if wire[row] == 6 else
+                               "v4-via-v6" if family == 6 else "v4-native")
+            flow_reason[row] = (f"no listener in the snapshot explains it, but the snapshot "
+                                f"shows this very connection ({match.direction}): "
+                                f"{match.explanation}")
 
 
 def _group_flows(columns: Mapping[str, np.ndarray], epoch_of: np.ndarray,

@@ -140,7 +140,7 @@ OS_MODELS: Final[dict[str, OSModel]] = {
                 "OpenBSD ip6(4): AF_INET6 sockets never take IPv4"),
         OSModel("macos", False, "net.inet6.ip6.v6only", True, False,
                 "macOS (XNU): net.inet6.ip6.v6only defaults to 0"),
-        OSModel("windows", True, None, True, True,
+        OSModel("windows", True, None, True, False,
                 "Windows: IPV6_V6ONLY is on unless the program clears it"),
     )
 }
