@@ -237,6 +237,10 @@ class Snapshot:
     lines: dict[str, int] | None = None
     skipped: dict[str, int] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if self.taken_at is not None:  # one spelling, so equal moments compare equal
+            object.__setattr__(self, "taken_at", parse_utc(self.taken_at))
+
     def listeners(self) -> list[Socket]:
         """The listening sockets: TCP LISTEN and unconnected, bound UDP."""
         return [sock for sock in self.sockets if sock.is_listener]
