@@ -62,12 +62,13 @@ def flow_directions(records: list[dict]) -> Counter[tuple[str, Endpoint, Endpoin
 
 
 class Tcpdump:
-    """tcpdump -w in a lab host, packet-buffered; stop() ends it and waits."""
+    """tcpdump -w in a lab host; immediate mode and packet-buffered output, so stop()
+    (SIGINT) loses no packet still waiting in the kernel ring."""
 
     def __init__(self, host: object, iface: str, path: Path) -> None:
         self.path = path
         self.process = host.popen(  # type: ignore[attr-defined]
-            ["tcpdump", "-n", "-U", "-i", iface, "-w", str(path)])
+            ["tcpdump", "-n", "-U", "--immediate-mode", "-i", iface, "-w", str(path)])
         assert self.process.stderr is not None
         line = self.process.stderr.readline()
         assert "listening on" in line, line
@@ -77,6 +78,6 @@ class Tcpdump:
         import signal
         import time
 
-        time.sleep(0.3)
+        time.sleep(0.5)
         os.killpg(self.process.pid, signal.SIGINT)
         self.process.wait(timeout=10)

@@ -83,9 +83,14 @@ udp("udp6_closed", A6, "2001:db8::1", 9999)
 print(json.dumps(out))
 """
 
-NFT_DROP = (
-    "table inet lab { chain input { type filter hook input priority 0; tcp dport 8082 drop; } }"
-)
+NFT_DROP = """
+table inet lab {
+    chain input {
+        type filter hook input priority 0;
+        tcp dport 8082 drop
+    }
+}
+"""
 
 # what the client's socket saw -> the outcome and Zeek conn_state the flow must carry
 EXPECTED = {
