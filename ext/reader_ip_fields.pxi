@@ -9,7 +9,7 @@ cdef enum:
     IPPROTO_NONE = 59
     IPPROTO_DSTOPTS = 60
 
-cdef int MAX_EXT_HEADERS = 16
+cdef int MAX_EXT_HEADERS = 128
 
 
 cdef inline void put_v4(uint8_t* out, const uint8_t* addr) noexcept nogil:

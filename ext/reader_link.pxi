@@ -66,10 +66,27 @@ cdef int ethertype_payload(const uint8_t* p, uint32_t cap, uint32_t et, uint32_t
             lo.off = off + 8
             lo.kind = NET_IPV4 if et == 0x0021 else (NET_IPV6 if et == 0x0057 else NET_OTHER)
             return ST_OK
+        if et <= 1500:
+            return llc_snap_payload(p, cap, off, lo)
         lo.off = off
         lo.kind = NET_OTHER
         return ST_OK
     return ST_TOO_MANY_LINK_TAGS
+
+
+cdef int llc_snap_payload(const uint8_t* p, uint32_t cap, uint32_t off, LinkOut* lo) noexcept nogil:
+    """802.3 length field: IP only behind 802.2 LLC SNAP (AA AA 03, OUI 0, EtherType)."""
+    cdef uint32_t et
+    lo.off = off
+    lo.kind = NET_OTHER
+    if off + 8 > cap or p[off] != 0xAA or p[off + 1] != 0xAA or p[off + 2] != 0x03:
+        return ST_OK
+    if p[off + 3] != 0 or p[off + 4] != 0 or p[off + 5] != 0:
+        return ST_OK
+    et = be16(p + off + 6)
+    lo.off = off + 8
+    lo.kind = NET_IPV4 if et == 0x0800 else (NET_IPV6 if et == 0x86DD else NET_OTHER)
+    return ST_OK
 
 
 cdef int link_ethernet(const uint8_t* p, uint32_t cap, LinkOut* lo, Pkt* k) noexcept nogil:
@@ -135,6 +152,50 @@ cdef int link_null(const uint8_t* p, uint32_t cap, LinkOut* lo, Pkt* k) noexcept
     return ST_OK
 
 
+cdef int link_pktap(const uint8_t* p, uint32_t cap, LinkOut* lo, Pkt* k) noexcept nogil:
+    """macOS PKTAP (258): a host-order header (length at 0, inner DLT at 8), then a frame."""
+    cdef uint32_t hlen, dlt
+    cdef link_fn inner
+    cdef int status
+    if cap < 12:
+        return ST_TRUNCATED_LINK
+    hlen = le32(p)
+    dlt = le32(p + 8)
+    if hlen < 12 or hlen > cap:
+        return ST_TRUNCATED_LINK
+    inner = link_decoder(dlt) if dlt != 258 else NULL
+    if inner == NULL:
+        lo.kind = NET_OTHER
+        return ST_OK
+    status = inner(p + hlen, cap - hlen, lo, k)
+    lo.off += hlen
+    return status
+
+
+cdef int link_nflog(const uint8_t* p, uint32_t cap, LinkOut* lo, Pkt* k) noexcept nogil:
+    """Linux NFLOG (239): family(1) version(1) resource(2), then host-order TLVs;
+    the packet is the NFULA_PAYLOAD (type 9) value."""
+    cdef uint32_t off = 4
+    cdef uint32_t tlv_len, tlv_type
+    cdef int i
+    if cap < 4:
+        return ST_TRUNCATED_LINK
+    for i in range(64):
+        if off + 4 > cap:
+            return ST_TRUNCATED_LINK
+        tlv_len = ld16(p + off, 0)
+        tlv_type = ld16(p + off + 2, 0)
+        if tlv_len < 4 or off + tlv_len > cap:
+            return ST_TRUNCATED_LINK
+        if (tlv_type & 0x7FFF) == 9:
+            lo.off = off + 4
+            lo.kind = NET_IPV4 if p[0] == 2 else (NET_IPV6 if p[0] == 10 else NET_ANY_IP)
+            return ST_OK
+        off += (tlv_len + 3) & ~(<uint32_t>3)
+    lo.kind = NET_OTHER
+    return ST_OK
+
+
 cdef void init_link_table() noexcept:
     cdef uint32_t i
     for i in range(LINK_TABLE_SIZE):
@@ -146,6 +207,8 @@ cdef void init_link_table() noexcept:
     LINK_TABLE[101] = link_raw
     LINK_TABLE[108] = link_null
     LINK_TABLE[113] = link_sll
+    LINK_TABLE[239] = link_nflog
+    LINK_TABLE[258] = link_pktap
     LINK_TABLE[228] = link_ipv4
     LINK_TABLE[229] = link_ipv6
     LINK_TABLE[276] = link_sll2

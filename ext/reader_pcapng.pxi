@@ -27,22 +27,36 @@ cdef void init_pow10() noexcept:
         POW10[i] = POW10[i - 1] * 10
 
 
+cdef int64_t TS_MAX = 0x7FFFFFFFFFFFFFFF
+
+
 cdef int64_t iface_ts_ns(const Iface* f, uint64_t ts) noexcept nogil:
-    """A pcapng timestamp in the interface's units, as nanoseconds since the epoch."""
+    """A pcapng timestamp in the interface's units, as nanoseconds since the epoch.
+
+    Times past 2262 do not fit int64 nanoseconds: they saturate at INT64_MAX.
+    """
     cdef uint32_t e = f.ts_exp
     cdef uint64_t frac, ns
     if f.ts_binary:
-        frac = ts & ((<uint64_t>1 << e) - 1) if e < 64 else ts
-        ns = (ts >> e) * 1000000000 if e < 64 else 0
+        if e >= 64:
+            return TS_MAX
+        if (ts >> e) > <uint64_t>(TS_MAX // 1000000000 - 1):
+            return TS_MAX
+        frac = ts & ((<uint64_t>1 << e) - 1)
+        ns = (ts >> e) * 1000000000
         if e > 32:
             frac >>= e - 32
             e = 32
         ns += (frac * 1000000000) >> e
     elif e <= 9:
+        if ts > <uint64_t>(TS_MAX // POW10[9 - e]):
+            return TS_MAX
         ns = ts * <uint64_t>POW10[9 - e]
     else:
         ns = ts // <uint64_t>POW10[e - 9]
-    return <int64_t>(ns + <uint64_t>f.ts_offset_ns)
+    if <int64_t>ns > TS_MAX - f.ts_offset_ns and f.ts_offset_ns > 0:
+        return TS_MAX
+    return <int64_t>ns + f.ts_offset_ns
 
 
 cdef int walk_options(const uint8_t* p, uint32_t length, int big, Iface* iface) noexcept nogil:
