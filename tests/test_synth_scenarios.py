@@ -1,0 +1,275 @@
+"""The scenario library: every capture reads back exactly as its ground truth says.
+
+Oracles: tshark (malformed packets, conversations, link layers and VLAN tags), dpkt
+(the file formats and timestamps), and the truth each scenario states when it makes
+the traffic; `analyzer.verdict.verify` must reproduce that truth flow by flow and
+listener by listener.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import dpkt
+import pytest
+from floworacle import TSHARK, canonical_ip, tshark_conversations
+
+from analyzer.cli import main
+from analyzer.snapshot import load_snapshots
+from analyzer.synth.scenarios import SCENARIOS
+from analyzer.synth.scenarios.hostile import GARBAGE
+from analyzer.synth.writer import CaptureOptions, write_scenario
+
+pytestmark = pytest.mark.skipif(TSHARK is None, reason="tshark is not installed")
+
+ALL = sorted(SCENARIOS)
+MATRIX_SCENARIOS = ("seed-httpd", "udp-dns", "anomalies")
+LINK_VLANS = [("ethernet", None), ("ethernet", 42), ("sll2", None), ("sll2", 7),
+              ("raw", None), ("null", None)]
+MATRIX = [(name, fmt, link, vlan) for name in MATRIX_SCENARIOS for fmt in ("pcap", "pcapng")
+          for link, vlan in LINK_VLANS]
+TSHARK_ENCAPSULATION = {"ethernet": "1", "sll2": "210", "raw": "7", "null": "15"}
+
+
+def make(tmp_path: Path, name: str, fmt: str = "pcap", link: str = "ethernet",
+         vlan: int | None = None, seed: int = 0, scale: int = 1) -> Path:
+    out = tmp_path / f"{name}-{fmt}-{link}-{vlan}-{seed}-{scale}"
+    traffic = SCENARIOS[name].make(seed=seed, scale=scale)
+    write_scenario(traffic, out, CaptureOptions(fmt, link, vlan))
+    return out
+
+
+def capture_of(directory: Path) -> Path:
+    (capture,) = directory.glob("capture.pcap*")
+    return capture
+
+
+def truth_of(directory: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((directory / "truth.json").read_text())
+    return data
+
+
+def tshark_fields(capture: Path, *fields: str, display: str = "") -> list[list[str]]:
+    assert TSHARK is not None
+    command = [TSHARK, "-n", "-r", str(capture), "-T", "fields"]
+    for field in fields:
+        command += ["-e", field]
+    if display:
+        command += ["-Y", display]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
+    return [line.split("\t") for line in out.stdout.splitlines()]
+
+
+def malformed_frames(capture: Path) -> list[int]:
+    rows = tshark_fields(capture, "frame.number",
+                         display="_ws.malformed || _ws.expert.severity >= 8388608")
+    return [int(row[0]) for row in rows]
+
+
+def address(text: str) -> str:
+    return str(ipaddress.ip_address(text))
+
+
+def flow_key(record: dict[str, Any]) -> tuple[str, str, int, str, int]:
+    return (record["proto"], address(record["client"]), int(record["client_port"]),
+            address(record["server"]), int(record["server_port"]))
+
+
+def listener_key(record: dict[str, Any]) -> tuple[str, int, str, int]:
+    return (record["proto"], int(record["family"]), address(record["local_address"]),
+            int(record["local_port"]))
+
+
+def verified(directory: Path) -> tuple[dict[Any, str], dict[Any, Any]]:
+    """Flow classes and listener verdicts from analyzer.verdict.verify."""
+    try:
+        from analyzer.verdict import verify
+    except ImportError:
+        pytest.skip("verify not yet available")
+    from analyzer.flows import read_flows
+
+    flows = read_flows([str(capture_of(directory))])
+    result = verify(flows, load_snapshots(directory / "snapshots.jsonl")).to_dict()
+    classes = {flow_key(item): item["class"] for item in result["flows"]}
+    listeners = {listener_key(item): item["accepts_ipv4"] for item in result["listeners"]}
+    return classes, listeners
+
+
+def expected(directory: Path) -> tuple[dict[Any, str], dict[Any, Any]]:
+    truth = truth_of(directory)
+    classes = {flow_key(item): item["class"] for item in truth["flows"]}
+    listeners = {listener_key(item): item["accepts_ipv4"] for item in truth["listeners"]}
+    assert len(classes) == len(truth["flows"]), "truth names a flow twice"
+    return classes, listeners
+
+
+def assert_verify_matches_truth(directory: Path) -> None:
+    got_flows, got_listeners = verified(directory)
+    want_flows, want_listeners = expected(directory)
+    assert got_flows == want_flows
+    assert got_listeners == want_listeners
+
+
+# ------------------------------------------------------------------ the whole library
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_verify_gives_the_ground_truth(tmp_path: Path, name: str) -> None:
+    assert_verify_matches_truth(make(tmp_path, name))
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_tshark_finds_no_malformed_packet(tmp_path: Path, name: str) -> None:
+    capture = capture_of(make(tmp_path, name))
+    bad = malformed_frames(capture)
+    if name == "hostile":
+        # Exactly the deliberately broken frames, which are the last ones in time.
+        total = len(tshark_fields(capture, "frame.number"))
+        assert bad == list(range(total - len(GARBAGE) + 1, total + 1))
+    else:
+        assert bad == []
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_tshark_conversations_are_the_truth_flows(tmp_path: Path, name: str) -> None:
+    directory = make(tmp_path, name)
+    seen = {(proto, frozenset((a, b))) for proto, a, b in
+            tshark_conversations(capture_of(directory))}
+    truth = {(f["proto"], frozenset(((canonical_ip(f["client"]), f["client_port"]),
+                                     (canonical_ip(f["server"]), f["server_port"]))))
+             for f in truth_of(directory)["flows"]}
+    if name == "hostile":
+        seen.discard(("tcp", frozenset({("::", 0), ("2001:db8::10", 0)})))  # a garbage frame
+    assert seen == truth
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_snapshots_hold_every_truth_listener(tmp_path: Path, name: str) -> None:
+    directory = make(tmp_path, name)
+    snapshots = load_snapshots(directory / "snapshots.jsonl")
+    listed = {listener_key(sock.to_dict()) for snap in snapshots for sock in snap.listeners()}
+    assert listed == set(expected(directory)[1])
+    times = [snap.taken_at_ns() for snap in snapshots]
+    assert times == sorted(times)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_documentation_addresses_only(tmp_path: Path, name: str) -> None:
+    documentation = [ipaddress.ip_network(n) for n in (
+        "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")]
+    # The anomalies carry documentation IPv4 inside a transition prefix on purpose.
+    transition = [ipaddress.ip_network(n) for n in ("::ffff:0:0/96", "64:ff9b::/96",
+                                                    "2002::/16", "::/128")]
+    capture = capture_of(make(tmp_path, name))
+    for row in tshark_fields(capture, "ip.src", "ip.dst", "ipv6.src", "ipv6.dst"):
+        for text in ",".join(row).split(","):
+            if text:
+                ip = ipaddress.ip_address(text)
+                assert any(ip in net for net in documentation + transition), text
+
+
+# ------------------------------------------------------------------ options
+
+
+@pytest.mark.parametrize(("name", "fmt", "link", "vlan"), MATRIX)
+def test_every_format_link_and_vlan(tmp_path: Path, name: str, fmt: str, link: str,
+                                    vlan: int | None) -> None:
+    directory = make(tmp_path, name, fmt, link, vlan, seed=5, scale=2)
+    capture = capture_of(directory)
+    assert_verify_matches_truth(directory)
+    assert malformed_frames(capture) == []
+    rows = tshark_fields(capture, "frame.encap_type", "vlan.id")
+    assert {row[0] for row in rows} == {TSHARK_ENCAPSULATION[link]}
+    assert {row[1] for row in rows} == {str(vlan) if vlan is not None else ""}
+    assert _dpkt_format(capture) == fmt
+
+
+def _dpkt_format(capture: Path) -> str:
+    with capture.open("rb") as handle:
+        try:
+            reader: Any = dpkt.pcapng.Reader(handle)
+            kind = "pcapng"
+        except ValueError:
+            handle.seek(0)
+            reader = dpkt.pcap.Reader(handle)
+            kind = "pcap"
+        times = [ts for ts, _ in reader]
+    assert times == sorted(times)
+    return kind
+
+
+def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path) -> None:
+    def digest(directory: Path) -> list[str]:
+        return [hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(directory.iterdir())]
+
+    for fmt in ("pcap", "pcapng"):
+        first = make(tmp_path / "a", "timeseries", fmt, seed=11)
+        again = make(tmp_path / "b", "timeseries", fmt, seed=11)
+        other = make(tmp_path / "c", "timeseries", fmt, seed=12)
+        assert digest(first) == digest(again)
+        assert digest(first)[0] != digest(other)[0]
+
+
+def test_scale_multiplies_clients_and_keeps_the_truth(tmp_path: Path) -> None:
+    one = make(tmp_path, "linux-bindv6only", scale=1)
+    three = make(tmp_path, "linux-bindv6only", scale=3)
+    assert len(truth_of(three)["flows"]) == 3 * len(truth_of(one)["flows"])
+    assert_verify_matches_truth(three)
+
+
+def test_timestamps_are_exact_microseconds(tmp_path: Path) -> None:
+    pcap = make(tmp_path, "udp-dns", "pcap")
+    pcapng = make(tmp_path, "udp-dns", "pcapng")
+    epoch = [row[0] for row in tshark_fields(capture_of(pcap), "frame.time_epoch")]
+    assert epoch == [row[0] for row in tshark_fields(capture_of(pcapng), "frame.time_epoch")]
+    assert all(text.endswith("000") for text in epoch)  # microseconds, nothing rounded
+
+
+# ------------------------------------------------------------------ command line
+
+
+def test_cli_list_names_every_scenario_with_a_sentence(capsys: pytest.CaptureFixture[str]
+                                                       ) -> None:
+    assert main(["synth", "--list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == ALL
+    assert all(line.rstrip().endswith((".", ")")) for line in lines)
+
+
+def test_cli_writes_a_scenario_that_dualstack_verify_reads(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]
+                                                           ) -> None:
+    out = tmp_path / "mapped"
+    assert main(["synth", "mapped-bind", "-o", str(out), "--format", "pcapng",
+                 "--link", "sll2", "--vlan", "3", "--seed", "4"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["capture.pcapng", "snapshots.jsonl",
+                                                     "truth.json"]
+    capsys.readouterr()
+    report = tmp_path / "report.json"
+    code = main(["verify", str(out / "capture.pcapng"), "--snapshot",
+                 str(out / "snapshots.jsonl"), "--format", "json", "-o", str(report)])
+    assert code == 0
+    result = json.loads(report.read_text())
+    assert {flow_key(f): f["class"] for f in result["flows"]} == expected(out)[0]
+
+
+@pytest.mark.parametrize("argv", [
+    ["synth", "no-such-scenario", "-o", "x"],
+    ["synth", "seed-httpd", "-o", "x", "--link", "raw", "--vlan", "5"],
+    ["synth", "seed-httpd", "-o", "x", "--vlan", "4095"],
+    ["synth", "seed-httpd", "-o", "x", "--scale", "0"],
+    ["synth", "seed-httpd"],
+    ["synth"],
+])
+def test_cli_usage_errors_exit_2(tmp_path: Path, argv: list[str],
+                                 monkeypatch: pytest.MonkeyPatch,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    assert "synth" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
