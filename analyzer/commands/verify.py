@@ -90,13 +90,19 @@ def load_snapshot_file(path: str, os_name: str | None) -> list[Snapshot]:
 
 def read_capture_flows(captures: Sequence[str]) -> tuple[FlowFrame, CaptureError | None]:
     """Every flow of the captures in first-packet order; a capture error is returned
-    (not raised) so the flows read before it are still judged."""
+    (not raised) so the flows read before it are still judged. Reader warnings (a
+    truncated last record) go to stderr."""
+    from analyzer.capture.stats import CaptureStats
+
     frames: list[FlowFrame] = []
     error: CaptureError | None = None
+    stats = CaptureStats()
     try:
-        frames.extend(iter_flow_batches(list(captures)))
+        frames.extend(iter_flow_batches(list(captures), stats=stats))
     except CaptureError as exc:
         error = exc
+    for warning in stats.warnings:
+        print(f"dualstack verify: warning: {warning}", file=sys.stderr)
     merged = FlowFrame.concat(frames)
     order = np.lexsort((merged.columns["last_ts_ns"], merged.columns["first_ts_ns"]))
     return merged.take(order), error

@@ -15,7 +15,7 @@ body{font-family:system-ui,sans-serif;margin:24px;color:#212529;max-width:1100px
 h1{font-size:22px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #dee2e6}
 table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #dee2e6;padding:3px 7px;
 text-align:left;vertical-align:top}th{background:#f1f3f5}.finding{margin:4px 0}
-.bad{color:#c92a2a}.cls{font-weight:600}
+.bad{color:#c92a2a}.flows td:nth-child(2){white-space:nowrap;font-weight:600}
 """
 
 
