@@ -163,18 +163,22 @@ def test_imported_ss_netstat_lsof_agree_with_the_collector(lab, tmp_path: Path):
     snapshot = collect(netns=lab.server.netns)
     ss_text = lab.server.run(["ss", "-tulpen"]).stdout
     netstat_text = lab.server.run(["netstat", "-tulpen"]).stdout
-    lsof_text = lab.server.run(["lsof", "-i", "-P", "-n", "-a", "-p", str(pid)]).stdout
+    lsof = ["lsof", "-i", "-P", "-n", "-a", "-p", str(pid)]
+    lsof_text = lab.server.run(lsof).stdout
+    fields_text = lab.server.run([*lsof, "-FpcfnPTtu"]).stdout
     from_ss = import_text(ss_text, str(tmp_path / "ss-tulpen.txt"))
     from_netstat = import_text(netstat_text, str(tmp_path / "netstat-tulpen.txt"))
     from_lsof = import_text(lsof_text, str(tmp_path / "lsof-i.txt"))
+    from_fields = import_text(fields_text, str(tmp_path / "lsof-F.txt"))
     assert from_ss.sources["format"] == "ss"
     assert from_netstat.sources["format"] == "netstat-linux"
     assert from_lsof.sources["format"] == "lsof"
+    assert from_fields.sources["format"] == "lsof-F"
     # ss shows v6only (-e): everything must match, both ways.
     assert listener_keys(from_ss) == listener_keys(snapshot)
     # netstat and lsof cannot show v6only: same sockets, and v6only honestly unknown
     # except where a mapped bind proves it.
-    for imported in (from_netstat, from_lsof):
+    for imported in (from_netstat, from_lsof, from_fields):
         assert listener_keys(imported, False) == listener_keys(snapshot, False)
         for sock in imported.listeners():
             proven = sock.family == 6 and sock.local_address.startswith("::ffff:")
@@ -182,6 +186,27 @@ def test_imported_ss_netstat_lsof_agree_with_the_collector(lab, tmp_path: Path):
     inodes = {s.inode for s in snapshot.listeners()}
     assert {s.inode for s in from_netstat.listeners()} == inodes
     assert {s.inode for s in from_lsof.listeners()} == inodes
+    assert {s.uid for s in from_fields.listeners()} == {0}
+
+
+@pytest.mark.parametrize("name", ["tcp", "tcp6", "udp", "udp6"])
+def test_raw_proc_net_files_agree_with_the_collector(lab, tmp_path: Path, name: str):
+    start_server(lab)
+    snapshot = collect(netns=lab.server.netns)
+    text = lab.server.run(["cat", f"/proc/net/{name}"]).stdout
+    imported = import_text(text, str(tmp_path / name))
+    assert imported.sources["format"] == "procnet"
+    family = 6 if name.endswith("6") else 4
+    proto = name.rstrip("6")
+    wanted = {
+        (s.proto, s.family, s.local_address, s.local_port, s.state, s.inode)
+        for s in snapshot.sockets if s.family == family and s.proto == proto
+    }
+    got = {(s.proto, s.family, s.local_address, s.local_port, s.state, s.inode)
+           for s in imported.sockets}
+    assert got == wanted and wanted
+    for sock in imported.sockets:  # /proc cannot show v6only, unless a mapped address
+        assert sock.v6only is (False if sock.local_address.startswith("::ffff:") else None)
 
 
 def test_collect_command_writes_a_time_series(lab, tmp_path: Path):

@@ -29,6 +29,7 @@ SUPPORTED = {
     "inspec/cmd/hpux-netstat-inet6": "netstat-bsd",
     "inspec/cmd/netstat-aan": "netstat-bsd",
     "inspec/cmd/netstat-anbo-pipe-select-string-pattern.utf8": "netstat-windows",
+    "inspec/cmd/lsof-nP-i-FpctPn": "lsof-F",
     "inspec/cmd/netstat-tulpen": "netstat-linux",
     "inspec/cmd/netstat-tulpen-busybox": "netstat-linux",
     "inspec/cmd/sockstat": "sockstat",
@@ -81,7 +82,6 @@ SUPPORTED = {
 # Outputs of other tools or OSes: refused as a whole, or each row reported, never guessed.
 UNSUPPORTED = {
     "inspec/cmd/get-net-tcpconnection": "PowerShell JSON",
-    "inspec/cmd/lsof-nP-i-FpctPn": "lsof -F field output",
     "inspec/cmd/s11-netstat-an-finet-finet6": "Solaris netstat sections",
 }
 WITH_ORACLE = sorted(name for name in SUPPORTED if Path(name).suffix == ".out"

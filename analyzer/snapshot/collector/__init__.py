@@ -7,6 +7,7 @@ elsewhere; `netns` (Linux) collects inside /run/netns/NAME from a forked child.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from functools import partial
 
 from analyzer.errors import UsageError
@@ -21,6 +22,7 @@ def collect(backend: str = "auto", netns: str | None = None) -> Snapshot:
         backend = "sock_diag" if sys.platform.startswith("linux") else "psutil"
     if backend not in BACKENDS:
         raise UsageError(f"unknown collector backend {backend!r}")
+    job: Callable[[], Snapshot]
     if backend == "sock_diag":
         if not sys.platform.startswith("linux"):
             raise UsageError("sock_diag exists on Linux only (use --backend psutil)")

@@ -12,6 +12,7 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from analyzer.errors import InputError, UsageError
 from analyzer.snapshot.schema import Snapshot
@@ -42,6 +43,7 @@ def collect_in_netns(name: str, collect: Callable[[], Snapshot]) -> Snapshot:
 
 def _child(path: Path, collect: Callable[[], Snapshot], write_end: int) -> None:
     code = 0
+    reply: dict[str, Any]
     try:
         join_netns(path)
         reply = {"snapshot": collect().to_dict()}

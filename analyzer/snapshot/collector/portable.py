@@ -10,8 +10,9 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+from typing import Any
 
-import psutil
+import psutil  # type: ignore[import-untyped]
 
 from analyzer.snapshot.schema import (
     DOCUMENTED_V6ONLY,
@@ -64,11 +65,12 @@ def _default(os_name: str | None) -> tuple[str | None, int | None, str]:
     return key, documented, f"documented {os_name} default (a prior, not read)"
 
 
-def _socket(conn: object) -> Socket:
-    family = 6 if conn.family == socket.AF_INET6 else 4  # type: ignore[attr-defined]
-    proto = "tcp" if conn.type == socket.SOCK_STREAM else "udp"  # type: ignore[attr-defined]
-    laddr, raddr = conn.laddr, conn.raddr  # type: ignore[attr-defined]
-    status = str(conn.status)  # type: ignore[attr-defined]
+def _socket(conn: Any) -> Socket:
+    """One psutil sconn (family, type, laddr, raddr, status, pid)."""
+    family = 6 if conn.family == socket.AF_INET6 else 4
+    proto = "tcp" if conn.type == socket.SOCK_STREAM else "udp"
+    laddr, raddr = conn.laddr, conn.raddr
+    status = str(conn.status)
     state = _STATUS.get(status, status)
     if proto == "udp":
         state = "ESTABLISHED" if raddr else "UNCONN"
@@ -77,8 +79,8 @@ def _socket(conn: object) -> Socket:
         proto=proto, family=family, local_address=canonical_address(laddr.ip.split("%")[0]),
         local_port=laddr.port, remote_address=remote,
         remote_port=raddr.port if raddr else None, state=state, v6only=None,
-        pid=conn.pid,  # type: ignore[attr-defined]
-        process=_process_name(conn.pid),  # type: ignore[attr-defined]
+        pid=conn.pid,
+        process=_process_name(conn.pid),
         evidence=f"psutil AF_INET{'6' if family == 6 else ''}"
         + ("; v6only not shown" if family == 6 else ""),
     )

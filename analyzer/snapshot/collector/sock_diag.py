@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import socket
 from dataclasses import dataclass
+from typing import Any
 
-from pyroute2 import DiagSocket
-from pyroute2.netlink.diag import SS_ALL
+from pyroute2 import DiagSocket  # type: ignore[import-untyped]
+from pyroute2.netlink.diag import SS_ALL  # type: ignore[import-untyped]
 
 _PROTOCOLS = {"tcp": socket.IPPROTO_TCP, "udp": socket.IPPROTO_UDP}
 _FAMILIES = {4: socket.AF_INET, 6: socket.AF_INET6}
@@ -53,9 +54,10 @@ def dump_sockets() -> list[DiagEntry]:
     return entries
 
 
-def _entry(proto: str, family: int, msg: object) -> DiagEntry:
-    get = msg.__getitem__  # type: ignore[attr-defined]
-    v6only = msg.get_attr("INET_DIAG_SKV6ONLY")  # type: ignore[attr-defined]
+def _entry(proto: str, family: int, msg: Any) -> DiagEntry:
+    """One inet_diag_msg (a pyroute2 nlmsg: fields by key, attributes by get_attr)."""
+    get = msg.__getitem__
+    v6only = msg.get_attr("INET_DIAG_SKV6ONLY")
     return DiagEntry(
         proto=proto, family=family, state=int(get("idiag_state")),
         local_address=str(get("idiag_src")), local_port=int(get("idiag_sport")),

@@ -15,6 +15,7 @@ from types import ModuleType
 from analyzer.errors import SnapshotError
 from analyzer.snapshot.importers import (
     lsof,
+    lsof_fields,
     netstat_bsd,
     netstat_linux,
     netstat_windows,
@@ -27,7 +28,8 @@ from analyzer.snapshot.schema import OS_NAMES, Snapshot
 
 FORMATS: dict[str, ModuleType] = {
     module.NAME: module
-    for module in (netstat_linux, netstat_windows, netstat_bsd, sockstat, ss, lsof, procnet)
+    for module in (netstat_linux, netstat_windows, netstat_bsd, sockstat, ss, lsof, lsof_fields,
+                   procnet)
 }
 # Names for --format that force a variant: (module, option given to its parse()).
 VARIANTS: dict[str, tuple[ModuleType, str]] = {

@@ -84,6 +84,7 @@ _STATE_NAMES: dict[str, str] = {
     "LAST-ACK": "LAST_ACK",
     "LISTENING": "LISTEN",
     "CLOSED": "CLOSE",
+    "BOUND": "CLOSE",  # Windows: bound, neither listening nor connected
     "NEW-SYN-RECV": "NEW_SYN_RECV",
 }
 _LINUX_STATES = frozenset({
@@ -188,10 +189,10 @@ def parse_port(text: str, proto: str) -> int | None:
         if number > 65535:
             raise LineError(f"port {number} is over 65535")
         return number
-    number = port_number(text, proto)
-    if number is None:
+    service = port_number(text, proto)
+    if service is None:
         raise LineError(f"unknown service name {text!r} (run the command with -n/-P)")
-    return number
+    return service
 
 
 def split_colon_endpoint(text: str) -> tuple[str, str]:

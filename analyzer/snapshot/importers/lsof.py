@@ -16,6 +16,7 @@ from analyzer.snapshot.importers.common import (
     Ledger,
     LineError,
     Row,
+    known_state,
     parse_address,
     parse_port,
     split_colon_endpoint,
@@ -79,30 +80,38 @@ def _parse_line(
 
 
 def _row(tokens: list[str], type_at: int, proto: str, name: str, number: int) -> Row:
-    family = 6 if tokens[type_at] == "IPv6" else 4
     state = None
     if name.endswith(")") and "(" in name:
         name, _, state_text = name.rpartition("(")
         state = state_text.rstrip(")")
         name = name.strip()
-    local_end, _, remote_end = name.partition("->")
-    local_text, local_port = split_colon_endpoint(local_end)
-    remote_text, remote_port = split_colon_endpoint(remote_end) if remote_end else ("*", "*")
-    if proto == "tcp" and state is None:
-        raise LineError("lsof TCP row without a (STATE)")
-    row = Row(
-        proto=proto, family=family, local=parse_address(local_text, family),
-        local_port=parse_port(local_port, proto),
-        remote=parse_address(remote_text, family), remote_port=parse_port(remote_port, proto),
-        state_word=state, line=number,
-        evidence=f"lsof TYPE {tokens[type_at]}: the socket's family; v6only not shown"
-        if family == 6 else f"lsof TYPE {tokens[type_at]}: AF_INET",
-        pid=int(tokens[1]) if tokens[1].isdigit() else None,
-        process=tokens[0], user=tokens[type_at - 2],
-    )
+    row = socket_row(proto, tokens[type_at], name, state, number)
+    row.pid = int(tokens[1]) if tokens[1].isdigit() else None
+    row.process, row.user = tokens[0], tokens[type_at - 2]
     device = tokens[type_at + 1]
     if device.isdigit():
         row.inode = int(device)
     if row.user and row.user.isdigit():
         row.uid = int(row.user)
     return row
+
+
+def socket_row(proto: str, kind: str, name: str, state: str | None, number: int) -> Row:
+    """The row of one lsof socket: TYPE `kind` (IPv4/IPv6), NAME ``local[->remote]``."""
+    family = 6 if kind == "IPv6" else 4
+    local_end, _, remote_end = name.partition("->")
+    local_text, local_port = split_colon_endpoint(local_end)
+    remote_text, remote_port = split_colon_endpoint(remote_end) if remote_end else ("*", "*")
+    if proto == "tcp" and state is None:
+        raise LineError("lsof TCP socket without its state (columns: (STATE); -F: the T field)")
+    notes = ""
+    if proto == "udp" and state is not None and known_state(state) is None:
+        notes, state = f"; lsof UDP state ({state}) not a socket state, ignored", None
+    evidence = (f"lsof TYPE {kind}: the socket's family; v6only not shown" if family == 6
+                else f"lsof TYPE {kind}: AF_INET")
+    return Row(
+        proto=proto, family=family, local=parse_address(local_text, family),
+        local_port=parse_port(local_port, proto),
+        remote=parse_address(remote_text, family), remote_port=parse_port(remote_port, proto),
+        state_word=state, line=number, evidence=evidence + notes,
+    )
