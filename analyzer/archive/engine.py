@@ -89,7 +89,7 @@ class DaskEngine:
 
         futures = self._client.map(task, items, pure=False)
         by_key: dict[Any, Item] = dict(zip((f.key for f in futures), items, strict=True))
-        pending: Any = dask_as_completed(futures)
+        pending: Any = dask_as_completed(futures, loop=self._client.loop)
         try:
             for future in pending:
                 yield by_key[future.key], _outcome(future)

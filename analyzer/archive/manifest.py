@@ -92,8 +92,11 @@ class Manifest:
         self._rewrite()
 
     def _rewrite(self) -> None:
-        """Rewrite the file from the entries kept (drops a torn last line)."""
+        """Rewrite the file from the entries kept (drops a torn last line, repeated paths),
+        unless it holds exactly them already."""
         text = "".join(entry.to_json() + "\n" for entry in self.entries.values())
+        if self.path.exists() and self.path.read_text(encoding="utf-8") == text:
+            return
         temporary = self.path.with_suffix(".tmp")
         temporary.write_text(text, encoding="utf-8")
         os.replace(temporary, self.path)
