@@ -260,3 +260,18 @@ def test_roundtrip_of_a_live_snapshot(lab, tmp_path: Path):
     path = tmp_path / "live.json"
     dump_snapshots([snapshot], path)
     assert load_snapshots(path) == [snapshot]
+
+
+def test_psutil_fallback_sees_the_same_sockets_without_v6only(lab):
+    pid = start_server(lab)
+    exact = collect(netns=lab.server.netns)
+    portable = collect(backend="psutil", netns=lab.server.netns)
+    assert portable.sources["sockets"] == "psutil.net_connections"
+    assert listener_keys(portable, False) == listener_keys(exact, False)
+    assert all(s.v6only is None for s in portable.sockets)
+    assert portable.defaults == {"net.ipv6.bindv6only": 0}
+    assert portable.sources["defaults"] == "sysctl -n net.ipv6.bindv6only"
+    assert {s.pid for s in portable.listeners()} == {pid}
+    unset = next(s for s in portable.listeners() if s.local_port == 8006)
+    assert (reach(unset, portable).takes, reach(unset, portable).basis) == ("IPv4+IPv6",
+                                                                             "prior")
