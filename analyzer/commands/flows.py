@@ -45,13 +45,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from analyzer.capture import read_batches
+    from analyzer.capture import CaptureStats, read_batches
 
     if args.tcp_timeout <= 0 or args.udp_timeout <= 0:
         raise UsageError("timeouts must be positive")
     timeouts = Timeouts(tcp=args.tcp_timeout, udp=args.udp_timeout)
     progress = Progress.for_inputs(args.captures)
-    packets = (progress.seen(batch.columns) for batch in read_batches(args.captures))
+    stats = CaptureStats()
+    packets = (progress.seen(b.columns) for b in read_batches(args.captures, stats=stats))
     with _open_output(args.output, binary=args.format == "parquet") as stream:
         writer = open_writer(args.format, stream, header=not args.no_header)
         try:
@@ -61,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
         finally:
             writer.close()
             progress.done()
+            for warning in stats.warnings:
+                print(f"dualstack flows: warning: {warning}", file=sys.stderr)
     return 0
 
 

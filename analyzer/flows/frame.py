@@ -11,8 +11,8 @@ from analyzer.flows.build import build_columns
 from analyzer.flows.columns import ALL_COLUMNS, OUTPUT_COLUMNS
 
 if TYPE_CHECKING:
-    import pandas
-    import pyarrow
+    import pandas  # type: ignore[import-untyped]
+    import pyarrow  # type: ignore[import-untyped]
 
 
 class FlowFrame:
@@ -52,7 +52,7 @@ class FlowFrame:
         return FlowFrame({name: arr[rows] for name, arr in self.columns.items()})
 
     def to_arrow(self, extras: bool = True) -> pyarrow.Table:
-        import pyarrow as pa
+        import pyarrow as pa  # type: ignore[import-untyped]
 
         names = ALL_COLUMNS if extras else tuple(OUTPUT_COLUMNS)
         arrays = [_to_arrow_array(pa, self.columns[name]) for name in names]

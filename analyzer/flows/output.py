@@ -115,7 +115,7 @@ class TableWriter:
 
 class ParquetWriter:
     def __init__(self, stream: IO[bytes], header: bool = True) -> None:
-        import pyarrow.parquet as pq
+        import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
         self.stream = stream
         self.schema = FlowFrame.empty().to_arrow(extras=False).schema

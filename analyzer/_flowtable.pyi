@@ -1,0 +1,35 @@
+"""Type stubs for the compiled flow table (ext/flowtable.pyx)."""
+
+from typing import Any, Final
+
+import numpy as np
+
+PACKET_INPUTS: Final[tuple[str, ...]]
+RAW_FLOW_COLUMNS: Final[dict[str, tuple[type, tuple[int, ...]]]]
+FLAG_BITS: Final[dict[str, int]]
+SENT_BITS: Final[dict[str, int]]
+
+class FlowTable:
+    tcp_timeout_ns: int
+    udp_timeout_ns: int
+    linger_ns: int
+    packets_in_flows: int
+    packets_ignored: int
+    icmp_errors_matched: int
+    icmp_errors_unmatched: int
+    flows_started: int
+    peak_live_flows: int
+    def __init__(
+        self, tcp_timeout_ns: int, udp_timeout_ns: int, linger_ns: int,
+        initial_capacity: int = ...,
+    ) -> None: ...
+    @property
+    def live_flows(self) -> int: ...
+    @property
+    def capacity(self) -> int: ...
+    @property
+    def pending_finished(self) -> int: ...
+    def update(self, columns: dict[str, np.ndarray[Any, Any]]) -> None: ...
+    def expire(self, now_ns: int) -> None: ...
+    def finish_all(self) -> None: ...
+    def take_finished(self) -> dict[str, np.ndarray[Any, Any]]: ...

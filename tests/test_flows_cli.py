@@ -1,0 +1,129 @@
+"""`dualstack flows`: formats, columns, exit codes, stdin; flows checked against tshark."""
+
+from __future__ import annotations
+
+import csv
+import json
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import CORPUS
+from floworacle import TSHARK, flow_directions, tshark_conversations
+
+from analyzer.cli import main
+
+CAPTURE = CORPUS / "captures" / "nfstream" / "http_ipv6.pcap"
+SYNSCAN = CORPUS / "captures" / "nfstream" / "synscan.pcap"
+
+# the columns issue 3 lists, in its order
+ISSUE_COLUMNS = [
+    "proto", "client", "client_port", "server", "server_port", "wire_family", "outcome",
+    "conn_state", "packets_c2s", "packets_s2c", "ip_bytes_c2s", "ip_bytes_s2c",
+    "payload_bytes_c2s", "payload_bytes_s2c", "first_ts", "last_ts", "first_ts_ns",
+    "last_ts_ns", "community_id", "vlan", "tunnel", "midstream",
+]
+
+needs_tshark = pytest.mark.skipif(TSHARK is None, reason="needs tshark")
+
+
+def run_flows(*args: str) -> int:
+    return main(["flows", *args])
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+@needs_tshark
+def test_jsonl_has_the_issue_columns_and_tshark_counts(tmp_path: Path) -> None:
+    out = tmp_path / "flows.jsonl"
+    assert run_flows(str(CAPTURE), "--format", "jsonl", "-o", str(out)) == 0
+    records = read_jsonl(out)
+    assert records and all(list(r) == ISSUE_COLUMNS for r in records)
+    assert flow_directions(records) == tshark_conversations(CAPTURE)
+
+
+def test_csv_header_and_rows_match_jsonl(tmp_path: Path) -> None:
+    assert run_flows(str(CAPTURE), "--format", "csv", "-o", str(tmp_path / "f.csv")) == 0
+    assert run_flows(str(CAPTURE), "--format", "jsonl", "-o", str(tmp_path / "f.jsonl")) == 0
+    with (tmp_path / "f.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    records = read_jsonl(tmp_path / "f.jsonl")
+    assert list(rows[0]) == ISSUE_COLUMNS
+    assert [(r["client"], int(r["client_port"]), r["community_id"]) for r in rows] == [
+        (r["client"], r["client_port"], r["community_id"]) for r in records]
+
+
+@needs_tshark
+def test_parquet_read_by_duckdb(tmp_path: Path) -> None:
+    duckdb = pytest.importorskip("duckdb")
+    out = tmp_path / "flows.parquet"
+    assert run_flows(str(CAPTURE), "--format", "parquet", "-o", str(out)) == 0
+    con = duckdb.connect()
+    names = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM '{out}'").fetchall()]
+    assert names == ISSUE_COLUMNS
+    total = con.execute(f"SELECT sum(packets_c2s + packets_s2c) FROM '{out}'").fetchone()
+    assert total is not None
+    assert total[0] == sum(tshark_conversations(CAPTURE).values())
+
+
+def test_table_has_a_header_and_a_line_per_flow(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_flows(str(CAPTURE)) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:5] == ["PROTO", "CLIENT", "CPORT", "SERVER", "SPORT"]
+    assert len(lines) == 1 + len(tshark_lines(CAPTURE)) if TSHARK else len(lines) > 1
+
+
+def tshark_lines(capture: Path) -> list:
+    return [k for k in tshark_conversations(capture) if k[1] < k[2]]
+
+
+@needs_tshark
+def test_broken_capture_writes_what_was_read_then_exits_1(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cut = tmp_path / "broken.pcap"
+    cut.write_bytes(with_broken_record(SYNSCAN.read_bytes(), 1000))
+    out = tmp_path / "flows.jsonl"
+    assert run_flows(str(cut), "--format", "jsonl", "-o", str(out)) == 1
+    err = capsys.readouterr().err
+    assert str(cut) in err and "offset" in err
+    assert flow_directions(read_jsonl(out)) == tshark_conversations(cut)
+
+
+def with_broken_record(pcap: bytes, index: int) -> bytes:
+    """A copy of a little-endian pcap whose record `index` claims an impossible length."""
+    data = bytearray(pcap)
+    offset = 24
+    for _ in range(index):
+        offset += 16 + struct.unpack_from("<I", data, offset + 8)[0]
+    struct.pack_into("<I", data, offset + 8, 0x7FFFFF00)
+    return bytes(data)
+
+
+def test_truncated_last_record_is_a_warning(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes(SYNSCAN.read_bytes()[:100_000])
+    assert run_flows(str(cut), "--format", "jsonl", "-o", str(tmp_path / "f.jsonl")) == 0
+    assert "truncated" in capsys.readouterr().err
+
+
+def test_unreadable_inputs_exit_2(tmp_path: Path) -> None:
+    text = tmp_path / "notes.txt"
+    text.write_text("not a capture\n" * 10)
+    assert run_flows(str(tmp_path / "missing.pcap")) == 2
+    assert run_flows(str(text)) == 2
+    assert run_flows(str(CAPTURE), "--udp-timeout", "0") == 2
+
+
+def test_stdin(tmp_path: Path) -> None:
+    with CAPTURE.open("rb") as stdin:
+        piped = subprocess.run(
+            [sys.executable, "-m", "analyzer", "flows", "-", "--format", "jsonl"],
+            stdin=stdin, capture_output=True, text=True, timeout=60, check=True,
+        ).stdout
+    assert run_flows(str(CAPTURE), "--format", "jsonl", "-o", str(tmp_path / "f.jsonl")) == 0
+    assert piped == (tmp_path / "f.jsonl").read_text()
