@@ -172,7 +172,7 @@ def reference(archive) -> pa.Table:
 
 def batch(archive: Archive, outdir: Path, *extra: str, env: dict | None = None,
           timeout: float = 240) -> subprocess.CompletedProcess[str]:
-    argv = [sys.executable, "/tmp/dsbatch.py", "batch", str(archive.directory),
+    argv = [sys.executable, "-m", "analyzer", "batch", str(archive.directory),
             "--snapshots", *map(str, archive.snapshots), "-o", str(outdir)]
     for address in HOST_ADDRS:
         argv += ["--host-addr", address]
@@ -298,7 +298,7 @@ def test_interrupted_run_resumed_gives_the_same_result(archive, reference, tmp_p
 
 def test_unreadable_snapshot_is_a_usage_error(archive, tmp_path):
     done = subprocess.run(
-        [sys.executable, "/tmp/dsbatch.py", "batch", str(archive.directory), "--snapshots",
+        [sys.executable, "-m", "analyzer", "batch", str(archive.directory), "--snapshots",
          str(tmp_path / "missing.json"), "-o", str(tmp_path / "out")],
         capture_output=True, text=True, timeout=60, env=ENV, cwd=ROOT)
     assert done.returncode == 2
