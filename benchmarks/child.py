@@ -3,17 +3,21 @@
 Times the tool's work (imports and interpreter start-up excluded; the CLI and the C
 loop are timed from outside instead), then, untimed, computes the flow fingerprint and
 prints one JSON line. The parent (benchmarks/measure.py) samples the process's RssAnon
-while it runs.
+while it runs. Under ``perf record --control`` (benchmarks/profile.py) the timed part
+alone is recorded: the fifos are named by DSBENCH_PERF_CTL and DSBENCH_PERF_ACK.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 if __package__ in (None, ""):
@@ -25,32 +29,60 @@ from benchmarks.measure import proc_status_kib
 DEFAULT_SCAPY_LIMIT = 100_000
 
 
+class Stopwatch:
+    """Times a block; tells a controlling ``perf record`` to sample only inside it."""
+
+    seconds = 0.0
+
+    def __enter__(self) -> Stopwatch:
+        _perf_control("enable")
+        self._start = time.perf_counter()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.seconds = time.perf_counter() - self._start
+        _perf_control("disable")
+
+
+def _perf_control(command: str) -> None:
+    ctl, ack = os.environ.get("DSBENCH_PERF_CTL"), os.environ.get("DSBENCH_PERF_ACK")
+    if not ctl or not ack:
+        return
+    with open(ctl, "w") as f:
+        f.write(command + "\n")
+    with open(ack) as f:
+        f.readline()
+
+
 def _reader(path: Path, limit: int | None) -> dict[str, Any]:
-    start = time.perf_counter()
-    packets, flow_packets = ours.reader_packets(path)
-    return {"seconds": time.perf_counter() - start, "packets": packets,
-            "flow_packets": flow_packets}
+    with Stopwatch() as watch:
+        packets, flow_packets = ours.reader_packets(path)
+    return {"seconds": watch.seconds, "packets": packets, "flow_packets": flow_packets}
 
 
 def _flows(path: Path, limit: int | None) -> dict[str, Any]:
-    start = time.perf_counter()
-    cols = ours.read_flow_columns(path)
-    seconds = time.perf_counter() - start
-    return {"seconds": seconds, **ours.summarize_flow_columns(cols).as_dict()}
+    with Stopwatch() as watch:
+        cols = ours.read_flow_columns(path)
+    return {"seconds": watch.seconds, **ours.summarize_flow_columns(cols).as_dict()}
 
 
 def _flows_stream(path: Path, limit: int | None) -> dict[str, Any]:
-    start = time.perf_counter()
-    flows = ours.stream_flow_count(path)
-    return {"seconds": time.perf_counter() - start, "flows": flows}
+    with Stopwatch() as watch:
+        flows = ours.stream_flow_count(path)
+    return {"seconds": watch.seconds, "flows": flows}
 
 
 def _peer(run: Callable[..., peers.ToolResult]) -> Callable[[Path, int | None], dict[str, Any]]:
     def timed(path: Path, limit: int | None) -> dict[str, Any]:
-        start = time.perf_counter()
-        result = run(path) if limit is None else run(path, limit)
-        seconds = time.perf_counter() - start
-        return {"seconds": seconds, "packets": result.packets, **result.summary().as_dict()}
+        with Stopwatch() as watch:
+            result = run(path) if limit is None else run(path, limit)
+        return {"seconds": watch.seconds, "packets": result.packets,
+                **result.summary().as_dict()}
 
     return timed
 
@@ -75,12 +107,25 @@ TOOLS: dict[str, Callable[[Path, int | None], dict[str, Any]]] = {
 }
 
 
+# imported before the clock starts: imports are start-up, not work
+PRELOAD: dict[str, tuple[str, ...]] = {
+    "reader": ("analyzer.capture",),
+    "flows": ("analyzer.flows",),
+    "flows_stream": ("analyzer.flows",),
+    "dpkt": ("dpkt",),
+    "scapy": ("scapy.layers.inet", "scapy.layers.inet6", "scapy.layers.l2", "scapy.utils"),
+    "nfstream": ("nfstream",),
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("tool", choices=sorted(TOOLS))
     parser.add_argument("file", type=Path)
     parser.add_argument("--limit", type=int, default=None)
     args = parser.parse_args(argv)
+    for module in PRELOAD.get(args.tool, ()):
+        importlib.import_module(module)
     out = TOOLS[args.tool](args.file, args.limit)
     status = proc_status_kib("self")
     out["rss_anon_kib_end"] = status.get("RssAnon", 0)

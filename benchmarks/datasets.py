@@ -10,7 +10,7 @@ Timed on every tool:
 - ``manyflows``: 1 M flows all open at once across the middle of the capture, 4 M small
   packets (the 1 M+ flows case; also the "1 M concurrent flows" memory check).
 Memory only: ``mem_base`` and ``mem_10x``, the same flow rate, flow life and concurrency,
-the second 10x longer (10x the packets and flows). ``--quick`` divides everything by 10.
+the second 10x longer (10x the packets and flows). ``--quick`` divides every count by 10.
 Every flow has its own 5-tuple and no flow is idle for long, so a plain 5-tuple table,
 tshark's conversations and our flow table (which also splits on reuse and timeouts)
 must all find exactly the same flows.
@@ -35,8 +35,9 @@ TIMED = ("mixed", "small", "manyflows")
 PCAP_HEADER = 24
 
 
-def specs(*, quick: bool) -> dict[str, CaptureSpec]:
-    k = 10 if quick else 1
+def specs(scale: int = 1) -> dict[str, CaptureSpec]:
+    """The captures, every count divided by ``scale`` (--quick: 10; the tests: more)."""
+    k = max(1, scale)
     return {
         "mixed": CaptureSpec(2_000_000 // k, 100_000 // k, small=False, concurrency=10_000 // k,
                              seed=1),
@@ -51,8 +52,8 @@ def specs(*, quick: bool) -> dict[str, CaptureSpec]:
     }
 
 
-def scapy_limit(quick: bool) -> int:
-    return 20_000 if quick else 100_000
+def scapy_limit(scale: int) -> int:
+    return max(1000, 100_000 // max(1, scale) * 2)
 
 
 @dataclass(frozen=True)

@@ -200,6 +200,8 @@ def format_table(title: str, rows: Sequence[dict[str, Any]]) -> str:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="small captures (~150 MB), for development")
+    p.add_argument("--scale", type=int, default=None,
+                   help="divide every capture's packets and flows by this (--quick: 10)")
     p.add_argument("--data", type=Path, default=HERE / "data", help="where captures live")
     p.add_argument("--runs", type=int, default=None, help="runs per tool (default 3, quick 2)")
     p.add_argument("--slow-runs", type=int, default=None,
@@ -209,6 +211,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--profile", action="store_true",
                    help="also perf stat and callgrind our reader/flows and the C loop")
     p.add_argument("--no-history", action="store_true", help="do not append to history.jsonl")
+    p.add_argument("--results", type=Path, default=RESULTS, help="where latest.json goes")
     return p.parse_args(argv)
 
 
@@ -216,14 +219,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     runs = args.runs or (2 if args.quick else 3)
     slow_runs = args.slow_runs or (1 if args.quick else 2)
-    specs = datasets.specs(quick=args.quick)
+    scale = args.scale or (10 if args.quick else 1)
+    specs = datasets.specs(scale)
     timed = [name for name in datasets.TIMED if args.only is None or name in args.only]
     data = datasets.ensure(args.data, specs, timed)
     compiled_c = machine.compile_c_loop(args.data)
-    tools = build_tools(datasets.scapy_limit(args.quick), compiled_c)
-    report: dict[str, Any] = {"quick": args.quick, "machine": machine.describe(),
-                              "versions": machine.versions(compiled_c), "datasets": {},
-                              "results": {}}
+    tools = build_tools(datasets.scapy_limit(scale), compiled_c)
+    report: dict[str, Any] = {
+        "scale": scale, "runs": runs, "slow_runs": slow_runs, "machine": machine.describe(),
+        "versions": machine.versions(compiled_c), "datasets": {}, "results": {},
+    }
     tables = []
     for name in timed:
         ds = data[name]
@@ -240,15 +245,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.profile:
         report["profile"] = profile.run(args.data, specs, compiled_c)
         print(profile.format_report(report["profile"]), flush=True)
-    save(report, history=not args.no_history)
+    save(report, args.results, history=not args.no_history)
     return 1 if any(r["error"] for rows in report["results"].values() for r in rows) else 0
 
 
-def save(report: dict[str, Any], *, history: bool) -> None:
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "latest.json").write_text(json.dumps(report, indent=1) + "\n")
+def save(report: dict[str, Any], results: Path, *, history: bool) -> None:
+    results.mkdir(parents=True, exist_ok=True)
+    (results / "latest.json").write_text(json.dumps(report, indent=1) + "\n")
     if history:
-        with (RESULTS / "history.jsonl").open("a") as f:
+        with (results / "history.jsonl").open("a") as f:
             f.write(json.dumps(report, separators=(",", ":")) + "\n")
 
 

@@ -55,6 +55,21 @@ static inline uint64_t ld64(const uint8_t *p) {
     return v;
 }
 
+static inline uint64_t be64(const uint8_t *p) { return __builtin_bswap64(ld64(p)); }
+
+/* memcmp(x, y, 16) < 0, <= 0 as two big-endian 64-bit compares (no libc call) */
+static inline int addr_cmp(const uint8_t *x, const uint8_t *y) {
+    uint64_t x0 = be64(x), y0 = be64(y);
+    if (x0 != y0)
+        return x0 < y0 ? -1 : 1;
+    uint64_t x1 = be64(x + 8), y1 = be64(y + 8);
+    return x1 < y1 ? -1 : x1 > y1;
+}
+
+static inline int addr_eq(const uint8_t *x, const uint8_t *y) {
+    return ((ld64(x) ^ ld64(y)) | (ld64(x + 8) ^ ld64(y + 8))) == 0;
+}
+
 static inline uint64_t mix(uint64_t h, uint64_t v) {
     h ^= v;
     h *= 0x9E3779B97F4A7C15ULL;
@@ -88,7 +103,7 @@ static flow_t *table_slot(table_t *t, uint64_t h, const uint8_t *a, const uint8_
         if (f->hash == 0)
             return f;
         if (f->hash == h && f->port_a == pa && f->port_b == pb && f->proto == proto &&
-            memcmp(f->a, a, 16) == 0 && memcmp(f->b, b, 16) == 0)
+            addr_eq(f->a, a) && addr_eq(f->b, b))
             return f;
         i = (i + 1) & t->mask;
     }
@@ -113,7 +128,7 @@ static void table_grow(table_t *t) {
 
 static void count_packet(table_t *t, uint8_t proto, const uint8_t *src, uint16_t sport,
                          const uint8_t *dst, uint16_t dport) {
-    int c = memcmp(src, dst, 16);
+    int c = addr_cmp(src, dst);
     int dir = !(c < 0 || (c == 0 && sport <= dport));
     const uint8_t *a = dir ? dst : src, *b = dir ? src : dst;
     uint16_t pa = dir ? dport : sport, pb = dir ? sport : dport;
