@@ -85,8 +85,8 @@ def listener_key(record: dict[str, Any]) -> tuple[str, int, str, int]:
             int(record["local_port"]))
 
 
-def verified(directory: Path) -> tuple[dict[Any, str], dict[Any, Any]]:
-    """Flow classes and listener verdicts from analyzer.verdict.verify."""
+def verify_result(directory: Path) -> dict[str, Any]:
+    """analyzer.verdict.verify on the scenario's capture and snapshots, as JSON data."""
     try:
         from analyzer.verdict import verify
     except ImportError:
@@ -94,7 +94,14 @@ def verified(directory: Path) -> tuple[dict[Any, str], dict[Any, Any]]:
     from analyzer.flows import read_flows
 
     flows = read_flows([str(capture_of(directory))])
-    result = verify(flows, load_snapshots(directory / "snapshots.jsonl")).to_dict()
+    result: dict[str, Any] = verify(flows, load_snapshots(directory / "snapshots.jsonl")
+                                    ).to_dict()
+    return result
+
+
+def verified(directory: Path) -> tuple[dict[Any, str], dict[Any, Any]]:
+    """Flow classes and listener verdicts from analyzer.verdict.verify."""
+    result = verify_result(directory)
     classes = {flow_key(item): item["class"] for item in result["flows"]}
     listeners = {listener_key(item): item["accepts_ipv4"] for item in result["listeners"]}
     return classes, listeners
@@ -121,6 +128,16 @@ def assert_verify_matches_truth(directory: Path) -> None:
 @pytest.mark.parametrize("name", ALL)
 def test_verify_gives_the_ground_truth(tmp_path: Path, name: str) -> None:
     assert_verify_matches_truth(make(tmp_path, name))
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_verify_names_the_anomalies_of_the_truth(tmp_path: Path, name: str) -> None:
+    directory = make(tmp_path, name)
+    result = verify_result(directory)
+    got = {(item["kind"], flow_key(result["flows"][index]))
+           for item in result["anomalies"] for index in item["flows"]}
+    want = {(item["kind"], flow_key(item)) for item in truth_of(directory)["anomalies"]}
+    assert got == want
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -164,7 +181,7 @@ def test_documentation_addresses_only(tmp_path: Path, name: str) -> None:
         "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")]
     # The anomalies carry documentation IPv4 inside a transition prefix on purpose.
     transition = [ipaddress.ip_network(n) for n in ("::ffff:0:0/96", "64:ff9b::/96",
-                                                    "2002::/16", "::/128")]
+                                                    "2002::/16", "2001::/32", "::/128")]
     capture = capture_of(make(tmp_path, name))
     for row in tshark_fields(capture, "ip.src", "ip.dst", "ipv6.src", "ipv6.dst"):
         for text in ",".join(row).split(","):

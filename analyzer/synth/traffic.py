@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from analyzer.snapshot.schema import Snapshot, Socket, format_utc
 from analyzer.synth import packets
 from analyzer.synth.packets import Flow, Frame
-from analyzer.synth.truth import FlowTruth, ListenerTruth, Truth
+from analyzer.synth.truth import AnomalyTruth, FlowTruth, ListenerTruth, Truth
 
 SERVER_V4 = "192.0.2.10"
 SERVER_V6 = "2001:db8::10"
@@ -67,6 +67,7 @@ class Traffic:
     frames: list[Frame] = field(default_factory=list)
     snapshots: list[Snapshot] = field(default_factory=list)
     flows: list[FlowTruth] = field(default_factory=list)
+    anomalies: list[AnomalyTruth] = field(default_factory=list)
     listeners: dict[tuple[str, int, str, int], Listener] = field(default_factory=dict)
     addresses: dict[str, list[str]] = field(default_factory=dict)
     _used_clients: set[tuple[str, int]] = field(default_factory=set)
@@ -139,23 +140,23 @@ class Traffic:
 
     def add(self, proto: str, client: str, server: str, port: int, seconds: float, *,
             outcome: str, cls: str, client_port: int | None = None,
-            alter: Alter | None = None) -> list[Frame]:
+            alter: Alter | None = None, anomaly: str | None = None) -> list[Frame]:
         """One conversation of ``outcome`` (accepted, refused, unanswered, midstream).
 
         Its frames (changed by ``alter`` if given: tunnelled, cut, fragmented) join the
-        capture, and its flow joins the truth as ``cls``.
+        capture, and its flow joins the truth as ``cls`` (and as ``anomaly`` if given).
         """
         flow = Flow(proto, client, client_port or self.ephemeral_port(client), server, port)
         made = CONVERSATIONS[(proto, outcome)](flow, self.at(seconds), self.rtt_ns(), self.rng)
         if alter is not None:
             made = alter(made)
         self.frames.extend(made)
-        self.expect(flow, cls)
+        truth = FlowTruth(flow.proto, flow.client, flow.client_port, flow.server,
+                          flow.server_port, cls)
+        self.flows.append(truth)
+        if anomaly is not None:
+            self.anomalies.append(AnomalyTruth(anomaly, truth))
         return made
-
-    def expect(self, flow: Flow, cls: str) -> None:
-        self.flows.append(FlowTruth(flow.proto, flow.client, flow.client_port, flow.server,
-                                    flow.server_port, cls))
 
     def spread(self, proto: str, clients: list[str], server: str, port: int, start: float,
                *, outcome: str, cls: str, every: float = 0.7) -> None:
@@ -171,7 +172,8 @@ class Traffic:
 
     def truth(self) -> Truth:
         return Truth(tuple(self.flows),
-                     tuple(listener.truth() for listener in self.listeners.values()))
+                     tuple(listener.truth() for listener in self.listeners.values()),
+                     tuple(self.anomalies))
 
 
 # ---------------------------------------------------------------- socket shorthands

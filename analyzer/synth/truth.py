@@ -3,7 +3,12 @@
 Written as ``truth.json``::
 
     {"flows": [{"proto", "client", "client_port", "server", "server_port", "class"}],
-     "listeners": [{"proto", "family", "local_address", "local_port", "accepts_ipv4"}]}
+     "listeners": [{"proto", "family", "local_address", "local_port", "accepts_ipv4"}],
+     "anomalies": [{"kind", "proto", "client", "client_port", "server", "server_port"}]}
+
+``anomalies`` names the flows that show an address or encapsulation worth reporting
+(kinds as `analyzer.verdict.anomalies` names them: ipv4-mapped-on-wire, nat64, 6to4,
+teredo, 6in4, ...); it is empty for most scenarios.
 
 The values are stated by the scenario author when the traffic is made (a refused SYN
 is ``refused`` because the scenario sent the RST), never computed by the analyzer.
@@ -42,6 +47,17 @@ class FlowTruth:
 
 
 @dataclass(frozen=True)
+class AnomalyTruth:
+    kind: str
+    flow: FlowTruth
+
+    def to_dict(self) -> dict[str, Any]:
+        keys = self.flow.to_dict()
+        del keys["class"]
+        return {"kind": self.kind, **keys}
+
+
+@dataclass(frozen=True)
 class ListenerTruth:
     proto: str
     family: int
@@ -63,11 +79,13 @@ class ListenerTruth:
 class Truth:
     flows: tuple[FlowTruth, ...]
     listeners: tuple[ListenerTruth, ...]
+    anomalies: tuple[AnomalyTruth, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "flows": [flow.to_dict() for flow in self.flows],
             "listeners": [listener.to_dict() for listener in self.listeners],
+            "anomalies": [anomaly.to_dict() for anomaly in self.anomalies],
         }
 
     def write(self, path: Path) -> None:
