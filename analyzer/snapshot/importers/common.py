@@ -11,10 +11,18 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from analyzer.snapshot.importers.services import port_number
 from analyzer.snapshot.schema import InputIssue, Socket, canonical_address
+
+
+def signature_score(lines: list[str], header: re.Pattern[str], row: re.Pattern[str],
+                    header_weight: int = 5) -> int:
+    """How much `lines` look like a format: its header lines weigh more than its rows."""
+    headers = sum(header_weight for line in lines if header.search(line))
+    return headers + sum(bool(row.search(line)) for line in lines)
 
 
 class LineError(ValueError):
@@ -56,6 +64,27 @@ class Ledger:
     def error(self, line: int, message: str) -> None:
         self._mark(line, "error")
         self.errors.append(InputIssue(self.source, line, message))
+
+    def socket_from(self, line: int, build: Callable[[], Row]) -> None:
+        """Record the socket `build()` describes, or the LineError it raises, at `line`."""
+        try:
+            sock = build().to_socket()
+        except LineError as exc:
+            self.error(line, str(exc))
+            return
+        self.socket(line, sock)
+
+    def data_lines(self, lines: list[str], header: re.Pattern[str]) -> Iterator[tuple[int, str]]:
+        """(number, stripped text) of the lines that are neither blank nor a `header`
+        (those are recorded here)."""
+        for number, line in enumerate(lines, start=1):
+            stripped = line.strip()
+            if not stripped:
+                self.blank(number)
+            elif header.match(stripped):
+                self.header(number)
+            else:
+                yield number, stripped
 
     def counts(self) -> dict[str, int]:
         """Line counts by kind; raises if a line got no fate at all."""

@@ -19,6 +19,7 @@ from analyzer.snapshot.importers.common import (
     known_state,
     parse_address,
     parse_port,
+    signature_score,
     split_colon_endpoint,
 )
 
@@ -33,20 +34,13 @@ _NOTICE = re.compile(r"^lsof: (WARNING|no pwd entry)|^\s+Output information may 
 
 
 def score(lines: list[str]) -> int:
-    return sum(5 for line in lines if _HEADER.match(line)) + sum(
-        bool(_INET_ROW.search(line)) for line in lines
-    )
+    return signature_score(lines, _HEADER, _INET_ROW)
 
 
 def parse(lines: list[str], ledger: Ledger, option: str | None = None) -> None:
     first_of: dict[tuple[str, str], int] = {}
-    for number, line in enumerate(lines, start=1):
-        stripped = line.strip()
-        if not stripped:
-            ledger.blank(number)
-        elif _HEADER.match(stripped):
-            ledger.header(number)
-        elif _NOTICE.match(line):
+    for number, stripped in ledger.data_lines(lines, _HEADER):
+        if _NOTICE.match(lines[number - 1]):
             ledger.skip(number, "lsof warning")
         else:
             _parse_line(stripped, number, ledger, first_of)
@@ -73,10 +67,7 @@ def _parse_line(
         ledger.skip(number, "same socket as an earlier row (shared fd, process or thread)")
         return
     first_of[key] = number
-    try:
-        ledger.socket(number, _row(tokens, type_at, node.lower(), name, number).to_socket())
-    except LineError as exc:
-        ledger.error(number, str(exc))
+    ledger.socket_from(number, lambda: _row(tokens, type_at, node.lower(), name, number))
 
 
 def _row(tokens: list[str], type_at: int, proto: str, name: str, number: int) -> Row:

@@ -72,10 +72,7 @@ def _parse_row(line: str, number: int, ledger: Ledger) -> None:
         else:
             ledger.error(number, f"not a netstat socket row: {line[:60]!r}")
         return
-    try:
-        ledger.socket(number, _row(tokens[index:], number).to_socket())
-    except LineError as exc:
-        ledger.error(number, str(exc))
+    ledger.socket_from(number, lambda: _row(tokens[index:], number))
 
 
 def _row(tokens: list[str], number: int) -> Row:

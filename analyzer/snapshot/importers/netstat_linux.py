@@ -18,6 +18,7 @@ from analyzer.snapshot.importers.common import (
     Row,
     parse_address,
     parse_port,
+    signature_score,
     split_colon_endpoint,
     text_family,
 )
@@ -28,6 +29,7 @@ OS = "linux"
 UNSEEN = ("per-socket v6only: net-tools reads /proc/net, which has none",)
 
 _ROW = re.compile(r"^(tcp6?|udp6?)\s+\d+\s+\d+\s+\S+:\S+\s+\S+:\S+")
+_INTERNET = re.compile(r"^Active Internet connections")
 _SECTION = re.compile(r"^Active (Internet|UNIX domain|Bluetooth|IPX|AX\.25|NET/ROM)")
 _HEADER = re.compile(r"^Proto\s+(Recv-Q|RefCnt|Destination)")
 _PROGRAM = re.compile(r"^(?:(\d+)/(.*)|-)$")
@@ -39,9 +41,7 @@ _SKIP_PROTOS = {
 
 
 def score(lines: list[str]) -> int:
-    return sum(bool(_ROW.match(line)) for line in lines) + sum(
-        2 for line in lines if line.startswith("Active Internet connections")
-    )
+    return signature_score(lines, _INTERNET, _ROW, header_weight=2)
 
 
 def parse(lines: list[str], ledger: Ledger, option: str | None = None) -> None:
@@ -88,10 +88,7 @@ def _parse_row(line: str, number: int, ledger: Ledger, columns: _Columns) -> Non
     if proto_word not in ("tcp", "tcp6", "udp", "udp6") or len(tokens) < 5:
         ledger.error(number, f"not a netstat socket row: {line[:60]!r}")
         return
-    try:
-        ledger.socket(number, _row(tokens, number, columns).to_socket())
-    except LineError as exc:
-        ledger.error(number, str(exc))
+    ledger.socket_from(number, lambda: _row(tokens, number, columns))
 
 
 def _row(tokens: list[str], number: int, columns: _Columns) -> Row:

@@ -21,6 +21,7 @@ from analyzer.snapshot.importers.common import (
     not_an_address,
     parse_address,
     parse_port,
+    signature_score,
     split_colon_endpoint,
     text_family,
 )
@@ -31,13 +32,13 @@ OS = "windows"
 UNSEEN = ("per-socket v6only: Windows netstat prints [::] either way",)
 
 _ROW = re.compile(r"^>?\s*(TCP|UDP)\s+\S+:\S+\s+\S+:\S+")
+_ACTIVE = re.compile(r"^\s*Active Connections\s*$")
 _HEADER = re.compile(r"^(Active Connections|Proto\s+Local Address)")
 _OWNER = re.compile(r"^\[.*\]$|^Can not obtain ownership information$|^[\w.$ -]+$")
 
 
 def score(lines: list[str]) -> int:
-    rows = sum(bool(_ROW.match(line.strip())) for line in lines)
-    return rows + sum(3 for line in lines if line.strip() == "Active Connections")
+    return signature_score(lines, _ACTIVE, _ROW, header_weight=3)
 
 
 def parse(lines: list[str], ledger: Ledger, option: str | None = None) -> None:

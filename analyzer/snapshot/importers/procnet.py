@@ -13,10 +13,17 @@ from __future__ import annotations
 import ipaddress
 import re
 import struct
+from functools import partial
 from pathlib import Path
 
 from analyzer.errors import SnapshotError
-from analyzer.snapshot.importers.common import Address, Ledger, LineError, Row
+from analyzer.snapshot.importers.common import (
+    Address,
+    Ledger,
+    LineError,
+    Row,
+    signature_score,
+)
 from analyzer.snapshot.schema import canonical_address
 
 NAME = "procnet"
@@ -35,9 +42,7 @@ _BYTE_ORDER = "<"  # /proc prints the kernel's u32 words in host order; x86/arm 
 
 
 def score(lines: list[str]) -> int:
-    return sum(5 for line in lines if _HEADER.match(line)) + sum(
-        bool(_ROW.match(line)) for line in lines
-    )
+    return signature_score(lines, _HEADER, _ROW)
 
 
 def proto_of(lines: list[str], source: str, forced: str | None = None) -> str:
@@ -55,16 +60,8 @@ def proto_of(lines: list[str], source: str, forced: str | None = None) -> str:
 def parse(lines: list[str], ledger: Ledger, proto: str | None = None) -> None:
     if proto not in ("tcp", "udp"):
         raise AssertionError("procnet.parse needs proto tcp or udp")
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            ledger.blank(number)
-        elif _HEADER.match(line):
-            ledger.header(number)
-        else:
-            try:
-                ledger.socket(number, _row(line.split(), proto, number).to_socket())
-            except LineError as exc:
-                ledger.error(number, str(exc))
+    for number, line in ledger.data_lines(lines, _HEADER):
+        ledger.socket_from(number, partial(_row, line.split(), proto, number))
 
 
 def _row(tokens: list[str], proto: str, number: int) -> Row:

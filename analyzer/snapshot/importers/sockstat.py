@@ -12,11 +12,11 @@ import re
 
 from analyzer.snapshot.importers.common import (
     Ledger,
-    LineError,
     Row,
     known_state,
     parse_address,
     parse_port,
+    signature_score,
     split_colon_endpoint,
 )
 from analyzer.snapshot.importers.netstat_bsd import suffix_family
@@ -32,20 +32,12 @@ _ROW = re.compile(r"^\S+\s+\S+\s+(\d+|\?)\s+(\d+\w?|\?)\s+(tcp|udp)(4|6|46)\s")
 
 
 def score(lines: list[str]) -> int:
-    return sum(5 for line in lines if _HEADER.match(line)) + sum(
-        bool(_ROW.match(line)) for line in lines
-    )
+    return signature_score(lines, _HEADER, _ROW)
 
 
 def parse(lines: list[str], ledger: Ledger, option: str | None = None) -> None:
-    for number, line in enumerate(lines, start=1):
-        stripped = line.strip()
-        if not stripped:
-            ledger.blank(number)
-        elif _HEADER.match(stripped):
-            ledger.header(number)
-        else:
-            _parse_row(stripped, number, ledger)
+    for number, stripped in ledger.data_lines(lines, _HEADER):
+        _parse_row(stripped, number, ledger)
 
 
 def _parse_row(line: str, number: int, ledger: Ledger) -> None:
@@ -60,10 +52,8 @@ def _parse_row(line: str, number: int, ledger: Ledger) -> None:
         else:
             ledger.error(number, f"unknown protocol {tokens[4]!r}")
         return
-    try:
-        ledger.socket(number, _row(tokens, match.group(1), number).to_socket())
-    except LineError as exc:
-        ledger.error(number, str(exc))
+    proto = match.group(1)
+    ledger.socket_from(number, lambda: _row(tokens, proto, number))
 
 
 def _row(tokens: list[str], proto: str, number: int) -> Row:

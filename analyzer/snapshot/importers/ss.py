@@ -30,6 +30,7 @@ from analyzer.snapshot.importers.common import (
     known_state,
     parse_address,
     parse_port,
+    signature_score,
     split_ss_endpoint,
     text_family,
 )
@@ -52,6 +53,7 @@ _STATES = {"ESTAB", "SYN-SENT", "SYN-RECV", "FIN-WAIT-1", "FIN-WAIT-2", "TIME-WA
 _HEADER = re.compile(r"^(Netid\s+)?State\s+Recv-Q\s+Send-Q")
 _ROW = re.compile(r"^(?:(tcp|udp)\s+)?(ESTAB|LISTEN|UNCONN|TIME-WAIT|SYN-SENT|CLOSE-WAIT)"
                   r"\s+\d+\s+\d+\s+\S+:\S+\s+\S+:\S+")
+_ROW_OR_USERS = re.compile(rf"{_ROW.pattern}|users:\(\(")
 _USERS = re.compile(r"users:\(\((.*?)\)\)(?:\s|$)")
 _USER = re.compile(r'^"(.*)",(?:pid=)?(\d+),(?:fd=)?(\d+)$')
 _V6ONLY = re.compile(r"\bv6only:([01])\b")
@@ -61,9 +63,7 @@ _NUMBER_OF = re.compile(r"\b(uid|ino):(\d+)\b")
 
 
 def score(lines: list[str]) -> int:
-    return sum(5 for line in lines if _HEADER.match(line)) + sum(
-        bool(_ROW.match(line)) or "users:((" in line for line in lines
-    )
+    return signature_score(lines, _HEADER, _ROW_OR_USERS)
 
 
 @dataclass(frozen=True)
@@ -125,10 +125,7 @@ def _parse_row(line: str, number: int, ledger: Ledger, style: _Style) -> None:
     if tokens[0] in _NETIDS_SKIPPED:
         ledger.skip(number, _NETIDS_SKIPPED[tokens[0]])
         return
-    try:
-        ledger.socket(number, _row(line, tokens, number, style).to_socket())
-    except LineError as exc:
-        ledger.error(number, str(exc))
+    ledger.socket_from(number, lambda: _row(line, tokens, number, style))
 
 
 def _row(line: str, tokens: list[str], number: int, style: _Style) -> Row:
