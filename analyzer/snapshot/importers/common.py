@@ -170,7 +170,8 @@ def parse_address(text: str, family: int, wildcard_ok: bool = True) -> Address:
         raw = raw[1:-1]
     interface = None
     if "%" in raw:
-        raw, interface = raw.split("%", 1)
+        raw, zone = raw.split("%", 1)
+        interface = zone or None
         if raw.endswith("]") and raw.startswith("["):
             raw = raw[1:-1]
     if raw == "*":
@@ -213,6 +214,8 @@ def parse_port(text: str, proto: str) -> int | None:
     """A port number, ``*`` (None), or a service name (resolved, see `services`)."""
     if text == "*":
         return None
+    if not text:
+        raise LineError("the port is missing")
     if text.isdigit():
         number = int(text)
         if number > 65535:

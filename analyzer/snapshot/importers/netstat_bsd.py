@@ -29,7 +29,7 @@ from analyzer.snapshot.importers.common import (
 NAME = "netstat-bsd"
 TOOL = "BSD/macOS netstat"
 OS = None
-UNSEEN = ()
+UNSEEN = ("per-socket v6only: only for unconnected wildcard sockets (tcp46/tcp6)",)
 
 _PROTO = re.compile(r"^(tcp|udp)(4|6|46)?$")
 _END = r"\S+\.(?:\d+|\*|[a-z][\w-]*)"

@@ -24,7 +24,7 @@ from analyzer.snapshot.importers.netstat_bsd import suffix_family
 NAME = "sockstat"
 TOOL = "FreeBSD sockstat"
 OS = "freebsd"
-UNSEEN = ()
+UNSEEN = ("per-socket v6only: only for unconnected wildcard sockets (tcp46/tcp6)",)
 
 _HEADER = re.compile(r"^USER\s+COMMAND\s+PID\s+FD\s+PROTO")
 _INET = re.compile(r"^(tcp|udp)(4|6|46)$")

@@ -38,7 +38,8 @@ from analyzer.snapshot.importers.common import (
 NAME = "ss"
 TOOL = "iproute2 ss"
 OS = "linux"
-UNSEEN = ()
+UNSEEN = ("per-socket v6only: only where ss -e printed it or iproute2 4.14+ spelt "
+          "the wildcard (* or [::])",)
 
 _NETIDS_SKIPPED = {
     "u_str": "unix socket", "u_dgr": "unix socket", "u_seq": "unix socket",
