@@ -7,6 +7,7 @@ file, or account for every line, with errors that name their line.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -15,7 +16,8 @@ from hypothesis import strategies as st
 from analyzer.errors import SnapshotError
 from analyzer.snapshot.importers import FORMAT_NAMES, import_text
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "snapshots"
+CORPUS = Path(os.environ.get("DUALSTACK_CORPUS", Path(__file__).resolve().parents[2] / "shared"
+                             / "corpus")) / "snapshots"
 SAMPLES = [
     "inspec/cmd/ss-tulpen", "inspec/cmd/netstat-tulpen", "inspec/cmd/sockstat",
     "jc/freebsd12/netstat-an.out", "jc/windows/windows-10/netstat-aon.out",
