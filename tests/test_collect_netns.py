@@ -275,3 +275,38 @@ def test_psutil_fallback_sees_the_same_sockets_without_v6only(lab):
     unset = next(s for s in portable.listeners() if s.local_port == 8006)
     assert (reach(unset, portable).takes, reach(unset, portable).basis) == ("IPv4+IPv6",
                                                                              "prior")
+
+
+PROBE = r"""
+import json, socket, sys
+result = {}
+for port in json.loads(sys.argv[1]):
+    took = []
+    for family, address in (("IPv4", "192.0.2.1"), ("IPv6", "2001:db8::1")):
+        try:
+            socket.create_connection((address, port), timeout=3).close()
+            took.append(family)
+        except ConnectionRefusedError:
+            pass
+    result[port] = "+".join(took)
+print(json.dumps(result))
+"""
+
+
+def test_show_says_what_the_kernel_really_accepts(lab):
+    """Per TCP port, the families `show` says its listeners take (together) are the
+    families a client's connect() really reaches."""
+    start_server(lab)
+    snapshot = collect(netns=lab.server.netns)
+    tcp = [s for s in snapshot.listeners() if s.proto == "tcp"]
+    ports = sorted({s.local_port for s in tcp})
+    assert len(ports) == 7
+    out = lab.client.run([sys.executable, "-c", PROBE, json.dumps(ports)]).stdout
+    accepted = {int(port): set(filter(None, took.split("+")))
+                for port, took in json.loads(out).items()}
+    for port in ports:
+        said = set()
+        for sock in tcp:
+            if sock.local_port == port:
+                said |= set(reach(sock, snapshot).takes.split("+"))
+        assert said == accepted[port], port
