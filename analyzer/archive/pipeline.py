@@ -18,6 +18,7 @@ import json
 import os
 import signal
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -68,6 +69,7 @@ class BatchResult:
     flows: int = 0
     joined: int = 0
     nothing_to_do: bool = False
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time per phase
 
     @property
     def exit_code(self) -> int:
@@ -95,7 +97,9 @@ def run_batch(options: BatchOptions, stderr: TextIO | None = None) -> BatchResul
         result.nothing_to_do = True
         result.failed = _failures(manifest, found.files)
         return result
+    started = time.perf_counter()
     _read_inputs(options, todo, manifest, result, stream)
+    result.seconds["read"] = round(time.perf_counter() - started, 3)
     _finish(options, found.files, manifest, snapshots, result, stream)
     return result
 
@@ -172,11 +176,16 @@ def _finish(
         piece = load_piece(options.outdir, entry) if entry is not None else None
         if piece is not None:
             pieces.append(piece)
+    clock = time.perf_counter()
     stitched = stitch(pieces, options.timeouts)
     frame = FlowFrame(build_columns(stitched.raw))
+    result.seconds["stitch"] = round(time.perf_counter() - clock, 3)
+    clock = time.perf_counter()
     verdicts = verify(frame, snapshots, os=options.os,
                       host_addrs=list(options.host_addrs) or None,
                       tolerance_s=options.tolerance_s)
+    result.seconds["verify"] = round(time.perf_counter() - clock, 3)
+    clock = time.perf_counter()
     result.failed = _failures(manifest, files)
     result.flows, result.joined = len(frame), stitched.joined
     missing = [item.path for item in files if manifest.finished(item) is None]
@@ -188,8 +197,10 @@ def _finish(
         "pieces_joined_across_files": stitched.joined,
         "joins_around_a_close": stitched.joined_near_close,
         "signature": None if missing else job_signature(options, files, manifest),
+        "seconds": result.seconds,
     }
     write_outputs(options.outdir, frame, verdicts, facts)
+    result.seconds["write"] = round(time.perf_counter() - clock, 3)
     print(f"batch: {len(frame)} flows ({stitched.joined} joined across files) from "
           f"{len(files)} input(s), {len(result.failed)} failed; written to {options.outdir}",
           file=stream)

@@ -18,8 +18,8 @@ own rules at each file boundary:
   bits, keeps the earlier piece's start facts (midstream, guessed, first SYN) and is
   closed when the union of both pieces closes it.
 
-Only flows near a file's edges can take part (within the longest timeout of its first
-or last packet), so the Python loop runs over boundary flows, not every flow.
+The work is vectorized: rows are sorted by (file, key, first packet) once, and each file
+is one numpy step joining its first flow of every key to that key's latest flow so far.
 
 Known gaps, both needing packets the per-file records do not keep: an ICMP error in a
 later file quoting a datagram of an earlier file is lost (the UDP flow stays
@@ -83,13 +83,11 @@ def stitch(pieces: Sequence[FilePiece], timeouts: Timeouts | None = None) -> Sti
         return Stitched(empty_raw())
     raw = {name: np.concatenate([p.raw[name] for p in ordered]) for name in RAW_FLOW_COLUMNS}
     file_of = np.repeat(np.arange(len(ordered)), [len(p) for p in ordered])
-    starts = np.array([p.first_ts_ns for p in ordered], dtype=np.int64)[file_of]
-    ends = np.array([p.last_ts_ns for p in ordered], dtype=np.int64)[file_of]
-    limits = _Limits(timeouts or Timeouts())
-    near_start = raw["first_ts_ns"] <= starts + limits.horizon
-    near_end = raw["last_ts_ns"] >= ends - limits.horizon
+    keys = flow_keys(raw)
+    order = np.lexsort((raw["last_ts_ns"], raw["first_ts_ns"], keys, file_of))
+    raw = {name: column[order] for name, column in raw.items()}
     result = Stitched(raw)
-    keep = _join_boundary_flows(result, file_of, near_start, near_end, limits)
+    keep = _join(result, file_of[order], keys[order], _Limits(timeouts or Timeouts()))
     result.raw = {name: column[keep] for name, column in raw.items()}
     return result
 
@@ -107,114 +105,120 @@ class _Limits:
         object.__setattr__(self, "udp", int(timeouts.udp * NS))
         object.__setattr__(self, "linger", int(timeouts.closed_linger * NS))
 
-    @property
-    def horizon(self) -> int:
-        return max(self.tcp, self.udp, self.linger)
+
+def flow_keys(raw: RawFlows) -> np.ndarray:
+    """A small integer per flow key: protocol, tunnel, VLANs, both endpoints (sorted)."""
+    n = len(raw["first_ts_ns"])
+    client = _endpoints(raw["client_addr"], raw["client_port"])
+    server = _endpoints(raw["server_addr"], raw["server_port"])
+    client_low = _rows_less(client, server)
+    low = np.where(client_low[:, None], client, server)
+    high = np.where(client_low[:, None], server, client)
+    head = np.empty((n, 10), dtype=np.uint8)
+    head[:, 0] = raw["proto"]
+    head[:, 1] = raw["tunnel"]
+    head[:, 2:6] = raw["vlan"].astype("<i4").view(np.uint8).reshape(n, 4)
+    head[:, 6:10] = raw["vlan_inner"].astype("<i4").view(np.uint8).reshape(n, 4)
+    packed = np.ascontiguousarray(np.concatenate([head, low, high], axis=1))
+    _, inverse = np.unique(packed.view(f"V{packed.shape[1]}").ravel(), return_inverse=True)
+    return np.asarray(inverse, dtype=np.int64).ravel()
 
 
-def _join_boundary_flows(
-    result: Stitched,
-    file_of: np.ndarray,
-    near_start: np.ndarray,
-    near_end: np.ndarray,
-    limits: _Limits,
-) -> np.ndarray:
-    """Merge continuing pieces into the flow they continue (in place); the rows to keep."""
+def _endpoints(addresses: np.ndarray, ports: np.ndarray) -> np.ndarray:
+    """(n, 18) bytes: the address, then the port big-endian (sorts like (address, port))."""
+    port_bytes = ports.astype(">u2").view(np.uint8).reshape(len(ports), 2)
+    return np.concatenate([addresses.reshape(len(ports), 16), port_bytes], axis=1)
+
+
+def _rows_less(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise lexicographic a < b of two (n, k) uint8 arrays."""
+    differ = a != b
+    first = differ.argmax(axis=1)
+    rows = np.arange(len(a))
+    return np.asarray(differ[rows, first] & (a[rows, first] < b[rows, first]))
+
+
+def _join(result: Stitched, file_of: np.ndarray, keys: np.ndarray, limits: _Limits) -> np.ndarray:
+    """Join each file's first flow of a key to that key's latest flow of the earlier files
+    (rows sorted by file, key, first packet); the rows that remain flows of their own."""
     raw = result.raw
-    keep = np.ones(len(file_of), dtype=bool)
-    rows = np.flatnonzero(near_start | near_end)
-    rows = rows[np.lexsort((raw["last_ts_ns"][rows], raw["first_ts_ns"][rows], file_of[rows]))]
-    latest: dict[bytes, int] = {}  # key -> row holding the latest flow of that key
-    current_file = -1
-    seen_in_file: set[bytes] = set()
-    for row in rows.tolist():
-        if file_of[row] != current_file:
-            current_file = int(file_of[row])
-            seen_in_file = set()
-        key = _flow_key(raw, row)
-        first_in_file = key not in seen_in_file
-        seen_in_file.add(key)
-        earlier = latest.get(key)
-        if (
-            first_in_file
-            and earlier is not None
-            and near_start[row]
-            and _continues(raw, earlier, row, limits)
-        ):
-            result.joined += 1
-            closing = _closing(raw, earlier)
-            _merge_into(raw, earlier, row)
-            result.joined_near_close += closing and bool(raw["flow_flags"][earlier] & fb.CLOSED)
-            keep[row] = False
-            continue
-        latest[key] = row
+    n = len(keys)
+    keep = np.ones(n, dtype=bool)
+    latest = np.full(int(keys.max()) + 1 if n else 0, -1, dtype=np.int64)  # per key: row
+    merged_into = np.full(n, -1, dtype=np.int64)
+    bounds = np.flatnonzero(np.diff(file_of)) + 1
+    for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, n], strict=True):
+        rows = np.arange(lo, hi)
+        file_keys = keys[lo:hi]
+        first = np.r_[True, file_keys[1:] != file_keys[:-1]]
+        last = np.r_[file_keys[1:] != file_keys[:-1], True]
+        heads = rows[first]
+        earlier = latest[keys[heads]]
+        found = earlier >= 0
+        heads, earlier = heads[found], earlier[found]
+        joins = _continues(raw, earlier, heads, limits)
+        heads, earlier = heads[joins], earlier[joins]
+        closing = _closing(raw, earlier)
+        _merge_into(raw, earlier, heads)
+        result.joined += len(heads)
+        result.joined_near_close += int((closing & fb.has(raw["flow_flags"][earlier],
+                                                          fb.CLOSED)).sum())
+        keep[heads] = False
+        merged_into[heads] = earlier
+        now_latest = rows[last]
+        latest[keys[now_latest]] = np.where(merged_into[now_latest] >= 0,
+                                            merged_into[now_latest], now_latest)
     return keep
 
 
-def _flow_key(raw: RawFlows, row: int) -> bytes:
-    """Protocol, VLANs, tunnel and both endpoints in canonical (sorted) order."""
-    client = raw["client_addr"][row].tobytes() + int(raw["client_port"][row]).to_bytes(2, "big")
-    server = raw["server_addr"][row].tobytes() + int(raw["server_port"][row]).to_bytes(2, "big")
-    low, high = sorted((client, server))
-    head = np.array(
-        [raw["proto"][row], raw["tunnel"][row], raw["vlan"][row], raw["vlan_inner"][row]],
-        dtype=np.int64,
-    ).tobytes()
-    return head + low + high
-
-
-def _continues(raw: RawFlows, earlier: int, later: int, limits: _Limits) -> bool:
+def _continues(raw: RawFlows, earlier: np.ndarray, later: np.ndarray,
+               limits: _Limits) -> np.ndarray:
     """Would the single stream have put `later`'s first packet into flow `earlier`?"""
-    closed = bool(raw["flow_flags"][earlier] & fb.CLOSED)
-    if closed:
-        timeout = limits.linger
-    elif raw["proto"][earlier] == fb.TCP:
-        timeout = limits.tcp
-    else:
-        timeout = limits.udp
-    if int(raw["first_ts_ns"][later]) - int(raw["last_ts_ns"][earlier]) > timeout:
-        return False
-    starts_with_syn = raw["proto"][later] == fb.TCP and not raw["flow_flags"][later] & fb.MIDSTREAM
-    return not (closed and starts_with_syn)
+    closed = fb.has(raw["flow_flags"][earlier], fb.CLOSED)
+    tcp = raw["proto"][earlier] == fb.TCP
+    timeout = np.where(closed, limits.linger, np.where(tcp, limits.tcp, limits.udp))
+    gap = raw["first_ts_ns"][later] - raw["last_ts_ns"][earlier]
+    starts_with_syn = (raw["proto"][later] == fb.TCP) & ~fb.has(raw["flow_flags"][later],
+                                                                 fb.MIDSTREAM)
+    return np.asarray((gap <= timeout) & ~(closed & starts_with_syn))
 
 
-def _closing(raw: RawFlows, row: int) -> bool:
+def _closing(raw: RawFlows, rows: np.ndarray) -> np.ndarray:
     """Closed, or half closed (a FIN from one side): the next piece may close it."""
-    sent = int(raw["sent_c2s"][row]) | int(raw["sent_s2c"][row])
-    return bool(raw["flow_flags"][row] & fb.CLOSED or sent & fb.FIN)
+    sent = raw["sent_c2s"][rows] | raw["sent_s2c"][rows]
+    return np.asarray(fb.has(raw["flow_flags"][rows], fb.CLOSED) | fb.has(sent, fb.FIN))
 
 
-def _same_client(raw: RawFlows, earlier: int, later: int) -> bool:
-    return bool(
-        raw["client_port"][earlier] == raw["client_port"][later]
-        and np.array_equal(raw["client_addr"][earlier], raw["client_addr"][later])
-    )
+def _merge_into(raw: RawFlows, earlier: np.ndarray, later: np.ndarray) -> None:
+    """Add flows `later` to flows `earlier` (distinct rows), direction by direction."""
+    same = (raw["client_port"][earlier] == raw["client_port"][later]) & np.all(
+        raw["client_addr"][earlier] == raw["client_addr"][later], axis=1)
+    first_syn_off = np.uint8(~fb.FIRST_SYN & 0xFF)
+    for role, other in (("c2s", "s2c"), ("s2c", "c2s")):
+        def theirs(name: str, role: str = role, other: str = other) -> np.ndarray:
+            return np.where(same, raw[f"{name}_{role}"][later], raw[f"{name}_{other}"][later])
 
-
-def _merge_into(raw: RawFlows, earlier: int, later: int) -> None:
-    """Add flow `later` to flow `earlier`, direction by direction."""
-    same = _same_client(raw, earlier, later)
-    pairs = (("c2s", "c2s"), ("s2c", "s2c")) if same else (("c2s", "s2c"), ("s2c", "c2s"))
-    for role, their_role in pairs:
-        sent = int(raw[f"sent_{their_role}"][later])
-        if raw[f"packets_{role}"][earlier]:
-            sent &= ~fb.FIRST_SYN & 0xFF  # this role's first packet is in the earlier piece
+        sent = theirs("sent")
+        # this role's first packet is in the earlier piece when it sent anything there
+        sent = np.where(raw[f"packets_{role}"][earlier] > 0, sent & first_syn_off, sent)
+        flags = theirs("tcp_flags")
+        counters = {name: theirs(name) for name in _COUNTERS}
         raw[f"sent_{role}"][earlier] |= sent
-        raw[f"tcp_flags_{role}"][earlier] |= raw[f"tcp_flags_{their_role}"][later]
-        for counter in _COUNTERS:
-            raw[f"{counter}_{role}"][earlier] += raw[f"{counter}_{their_role}"][later]
-    if same:  # syn_count counts the client's pure SYNs
-        raw["syn_count"][earlier] += raw["syn_count"][later]
-    elif raw["sent_s2c"][later] & fb.SYN:  # the piece saw them from its "server": at least 1
-        raw["syn_count"][earlier] += 1
+        raw[f"tcp_flags_{role}"][earlier] |= flags
+        for name, values in counters.items():
+            raw[f"{name}_{role}"][earlier] += values
+    # syn_count counts the client's pure SYNs; a piece that took the other side for the
+    # client saw them as its server's: at least one then.
+    extra_syns = np.where(same, raw["syn_count"][later],
+                          fb.has(raw["sent_s2c"][later], fb.SYN).astype(np.uint32))
+    raw["syn_count"][earlier] += extra_syns.astype(raw["syn_count"].dtype)
     flags = raw["flow_flags"]
-    flags[earlier] |= int(flags[later]) & ~_START_FLAGS & 0xFF
-    if _closes(int(raw["sent_c2s"][earlier]), int(raw["sent_s2c"][earlier])):
-        flags[earlier] |= fb.CLOSED
-    raw["first_ts_ns"][earlier] = min(raw["first_ts_ns"][earlier], raw["first_ts_ns"][later])
-    raw["last_ts_ns"][earlier] = max(raw["last_ts_ns"][earlier], raw["last_ts_ns"][later])
-
-
-def _closes(sent_c2s: int, sent_s2c: int) -> bool:
-    """The flow table's closing rule: a RST, or a FIN from both sides."""
-    return bool((sent_c2s | sent_s2c) & fb.RST or (sent_c2s & fb.FIN and sent_s2c & fb.FIN))
+    flags[earlier] |= flags[later] & np.uint8(~_START_FLAGS & 0xFF)
+    sent_c2s, sent_s2c = raw["sent_c2s"][earlier], raw["sent_s2c"][earlier]
+    closes = fb.has(sent_c2s | sent_s2c, fb.RST) | (fb.has(sent_c2s, fb.FIN)
+                                                   & fb.has(sent_s2c, fb.FIN))
+    flags[earlier] |= np.where(closes, np.uint8(fb.CLOSED), np.uint8(0))
+    raw["first_ts_ns"][earlier] = np.minimum(raw["first_ts_ns"][earlier],
+                                             raw["first_ts_ns"][later])
+    raw["last_ts_ns"][earlier] = np.maximum(raw["last_ts_ns"][earlier],
+                                            raw["last_ts_ns"][later])

@@ -21,7 +21,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from analyzer.archive.pipeline import BatchOptions, run_batch
 from analyzer.errors import UsageError
 from analyzer.flows import Timeouts
 from analyzer.snapshot.schema import OS_NAMES
@@ -60,6 +59,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from analyzer.archive.pipeline import BatchOptions, run_batch  # pyarrow: only when used
+
     if args.tcp_timeout <= 0 or args.udp_timeout <= 0:
         raise UsageError("timeouts must be positive")
     if args.tolerance < 0:

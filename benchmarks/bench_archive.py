@@ -1,0 +1,141 @@
+"""`dualstack batch` throughput with 1 and 2 local workers, speed-up, peak memory per worker.
+
+    .venv/bin/python -m benchmarks.bench_archive                 # 2 M packets, 16 files
+    .venv/bin/python -m benchmarks.bench_archive --packets 200000 --files 8 --runs 1
+
+The archive is a generated capture (benchmarks/datagen.py: realistic frame sizes, flows
+spread over time) split into rotated files with `editcap -c`, so connections span files
+and the stitching is part of the work. Each run is a fresh `python -m analyzer batch`
+process on a fresh OUTDIR, with the files in page cache. While it runs, the parent
+samples RssAnon of the driver and of every worker process separately (/proc, as
+benchmarks/measure.py does); the peak of each worker is reported, plus the driver's.
+The job's own phase times (read, stitch, verify) come from its summary.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+from benchmarks import datasets
+from benchmarks.datagen import CaptureSpec
+from benchmarks.measure import median, proc_status_kib, warm
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "benchmarks" / "data"
+SNAPSHOTS = sorted((ROOT / "captures" / "demo").glob("*.txt"))
+SAMPLE_S = 0.01
+
+
+@dataclass
+class Run:
+    workers: int
+    wall_s: float
+    phases: dict[str, float]
+    driver_peak_kib: int
+    worker_peaks_kib: list[int] = field(default_factory=list)
+
+
+def split_archive(capture: Path, directory: Path, files: int, packets: int) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    per_file = -(-packets // files)
+    subprocess.run(["editcap", "-F", "pcap", "-c", str(per_file), str(capture),
+                    str(directory / "rotated.pcap")], check=True, capture_output=True)
+    return sorted(directory.glob("rotated_*.pcap"))
+
+
+def run_batch(archive: Path, outdir: Path, workers: int) -> Run:
+    """One batch process; RssAnon sampled per process of its tree."""
+    warm(sorted(archive.iterdir()))
+    shutil.rmtree(outdir, ignore_errors=True)
+    argv = [sys.executable, "-m", "analyzer", "batch", str(archive), "--snapshots",
+            *map(str, SNAPSHOTS), "-o", str(outdir), "--workers", str(workers)]
+    peaks: dict[int, int] = {}
+    start = time.perf_counter()
+    with tempfile.TemporaryFile() as err:
+        process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err)
+        root = psutil.Process(process.pid)
+        while process.poll() is None:
+            for member in [root, *_children(root)]:
+                rss = proc_status_kib(member.pid).get("RssAnon", 0)
+                peaks[member.pid] = max(peaks.get(member.pid, 0), rss)
+            time.sleep(SAMPLE_S)
+        wall = time.perf_counter() - start
+        err.seek(0)
+        stderr = err.read().decode(errors="replace")
+    if process.returncode != 0:
+        raise SystemExit(f"batch failed ({process.returncode}):\n{stderr}")
+    summary = json.loads((outdir / "summary.json").read_text())
+    driver = peaks.pop(process.pid, 0)
+    return Run(workers, wall, summary["batch"]["seconds"], driver, sorted(peaks.values()))
+
+
+def _children(process: psutil.Process) -> list[psutil.Process]:
+    try:
+        return process.children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--packets", type=int, default=2_000_000)
+    parser.add_argument("--flows", type=int, default=100_000)
+    parser.add_argument("--files", type=int, default=16)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--json", type=Path, default=None, help="also write results here")
+    args = parser.parse_args(argv)
+
+    spec = CaptureSpec(args.packets, args.flows, small=False, concurrency=10_000, seed=1)
+    capture = datasets.ensure(DATA, {"mixed": spec}, ["mixed"])["mixed"].path
+    with tempfile.TemporaryDirectory(prefix="bench-archive-") as temp:
+        archive = Path(temp) / "archive"
+        pieces = split_archive(capture, archive, args.files, args.packets)
+        size = sum(piece.stat().st_size for piece in pieces)
+        print(f"archive: {len(pieces)} files, {size / 1e6:,.0f} MB, {args.packets:,} packets, "
+              f"{args.flows:,} flows (split from {capture.name})")
+        results: dict[int, list[Run]] = {1: [], 2: []}
+        for _ in range(args.runs):
+            for workers in (1, 2):
+                results[workers].append(run_batch(archive, Path(temp) / "out", workers))
+        report = summarize(results, args.packets, size)
+    print(json.dumps(report, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+
+
+def summarize(results: dict[int, list[Run]], packets: int, size: int) -> dict[str, object]:
+    report: dict[str, object] = {"packets": packets, "bytes": size, "cpus": psutil.cpu_count()}
+    walls = {}
+    for workers, runs in results.items():
+        wall = median(run.wall_s for run in runs)
+        read = median(run.phases.get("read", 0.0) for run in runs)
+        walls[workers] = (wall, read)
+        report[f"workers_{workers}"] = {
+            "wall_s": round(wall, 3),
+            "read_phase_s": round(read, 3),
+            "stitch_s": round(median(run.phases.get("stitch", 0.0) for run in runs), 3),
+            "verify_s": round(median(run.phases.get("verify", 0.0) for run in runs), 3),
+            "packets_per_s": round(packets / wall),
+            "mb_per_s": round(size / 1e6 / wall, 1),
+            "read_phase_packets_per_s": round(packets / read) if read else None,
+            "driver_peak_rss_anon_mib": round(max(r.driver_peak_kib for r in runs) / 1024, 1),
+            "worker_peak_rss_anon_mib": [round(k / 1024, 1) for k in
+                                         max((r.worker_peaks_kib for r in runs), key=sum)],
+        }
+    report["speedup_wall"] = round(walls[1][0] / walls[2][0], 2)
+    report["speedup_read_phase"] = round(walls[1][1] / walls[2][1], 2) if walls[2][1] else None
+    return report
+
+
+if __name__ == "__main__":
+    main()
