@@ -58,7 +58,8 @@ class Frame:
     write (it sets the SLL2 packet type and the Ethernet addresses). ``snap`` keeps
     only that many bytes of the IP packet (a snaplen cut; the wire length stays).
     ``payload`` is an IP packet, or raw bytes for deliberately corrupted packets (then
-    ``family`` says which EtherType to put in front).
+    ``family`` says which EtherType to put in front). A ``torn`` frame must be the
+    last: the file ends in the middle of its record, as when tcpdump is killed.
     """
 
     ts_ns: int
@@ -66,6 +67,7 @@ class Frame:
     inbound: bool
     family: int = 0
     snap: int | None = None
+    torn: bool = False
 
     def ip_bytes(self) -> bytes:
         return bytes(self.payload)

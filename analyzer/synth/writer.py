@@ -85,18 +85,31 @@ def write_capture(path: Path, frames: Iterable[Frame], options: CaptureOptions,
     linktype = LINKTYPES[options.link]
     head = link_header_length(options.link, options.vlan)
     count = 0
+    tear = 0
     writer = _open_writer(path, options.format, linktype)
     try:
         for frame in frames:
+            if tear:
+                raise ValueError("a torn frame must be the last one")
             data = link_frame(frame, options.link, options.vlan, os_name)
             kept = data if frame.snap is None else data[:head + frame.snap]
             _write_record(writer, kept, len(data), frame.ts_ns)
             count += 1
+            tear = len(kept) // 2 if frame.torn else 0
         if count == 0:
             writer.write_header(None)
     finally:
         writer.close()
+    if tear:
+        # The capture tool died while writing the last record: its second half is missing.
+        with open(path, "r+b") as handle:
+            handle.truncate(path.stat().st_size - tear - _block_trailer(options.format))
     return count
+
+
+def _block_trailer(fmt: str) -> int:
+    """Bytes after the packet data in a record: pcapng's padding-free trailer length."""
+    return 4 if fmt == "pcapng" else 0
 
 
 def _open_writer(path: Path, fmt: str, linktype: int) -> RawPcapWriter | RawPcapNgWriter:

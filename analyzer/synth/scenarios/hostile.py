@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 
-from analyzer.synth.packets import Frame, fragmented, with_tcp_checksum_broken
+from analyzer.synth.packets import (
+    Flow,
+    Frame,
+    fragmented,
+    tcp_unanswered,
+    with_tcp_checksum_broken,
+)
 from analyzer.synth.scenarios.linux import DIAG_EVIDENCE, SOCK_DIAG
 from analyzer.synth.scenarios.registry import scenario
 from analyzer.synth.traffic import SERVER_V4, SERVER_V6, Traffic, tcp_listen, udp_bound
@@ -24,10 +30,11 @@ GARBAGE: tuple[tuple[int, bytes], ...] = (
 
 @scenario("hostile", os="linux")
 def hostile(t: Traffic) -> None:
-    """Snaplen-cut packets, a corrupted checksum, garbage headers and tiny fragments
-    around a dual-stack server.
+    """Snaplen-cut packets, a corrupted checksum, garbage headers, tiny fragments and a
+    torn last record around a dual-stack server.
 
-    The flows are still classified; the garbage frames belong to no flow.
+    The flows are still classified; the garbage frames and the torn record belong to
+    no flow.
     """
     web = t.listen(tcp_listen("::", 80, v6only=False, pid=2001, process="nginx",
                               user="www-data", evidence=DIAG_EVIDENCE), True)
@@ -55,6 +62,15 @@ def hostile(t: Traffic) -> None:
               alter=tiny_fragments)
     for index, (family, data) in enumerate(GARBAGE):
         t.frames.append(Frame(t.at(6.0 + index), data, inbound=True, family=family))
+    t.frames.append(torn_syn(t))
+
+
+def torn_syn(t: Traffic) -> Frame:
+    """A last SYN whose record the capture tool never finished writing (no flow in the truth)."""
+    client = t.client(4)
+    flow = Flow("tcp", client, t.ephemeral_port(client), SERVER_V4, 80)
+    (syn,) = tcp_unanswered(flow, t.at(9.0), 0, t.rng, tries=1)
+    return dataclasses.replace(syn, torn=True)
 
 
 def with_bad_duplicate(frames: list[Frame]) -> list[Frame]:
