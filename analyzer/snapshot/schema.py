@@ -60,7 +60,9 @@ Socket keys
 ``v6only``          true/false for an AF_INET6 socket when the source proves it
                     (sock_diag INET_DIAG_SKV6ONLY, ``ss -e`` v6only:N, ss 4.14+ ``*`` vs
                     ``[::]``, BSD tcp46/tcp6, a mapped bind); null when the source cannot
-                    tell. Always null for family 4.
+                    tell. Always null for family 4. Linux sets the flag itself when an
+                    AF_INET6 socket binds a specific non-mapped address (inet6_bind), so
+                    sock_diag reports true there (the tests saw it).
 ``pid``             owning process id or null.
 ``process``         owning process name or null.
 ``user``            owning user (name, or the numeric uid as text) or null.
