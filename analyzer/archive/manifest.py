@@ -98,7 +98,10 @@ class Manifest:
         if self.path.exists() and self.path.read_text(encoding="utf-8") == text:
             return
         temporary = self.path.with_suffix(".tmp")
-        temporary.write_text(text, encoding="utf-8")
+        with open(temporary, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
         os.replace(temporary, self.path)
 
     def finished(self, item: InputFile) -> ManifestEntry | None:
@@ -107,6 +110,12 @@ class Manifest:
         return entry if entry is not None and entry.matches(item) else None
 
     def append(self, entry: ManifestEntry) -> None:
+        """Record a finished input (replacing the line of an earlier read of its path)."""
+        if entry.path in self.entries:
+            self.entries.pop(entry.path)
+            self.entries[entry.path] = entry
+            self._rewrite()
+            return
         with open(self.path, "a", encoding="utf-8") as stream:
             stream.write(entry.to_json() + "\n")
             stream.flush()

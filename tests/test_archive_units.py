@@ -1,0 +1,179 @@
+"""The batch job's parts on their own: discovery, manifest, progress, engine, resume."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import zstandard
+
+from analyzer.archive.engine import LocalEngine, make_engine
+from analyzer.archive.inputs import content_hash, discover, looks_like_capture
+from analyzer.archive.manifest import MANIFEST_NAME, Manifest, load_entries
+from analyzer.archive.pipeline import BatchOptions, run_batch
+from analyzer.archive.progress import Progress
+from analyzer.errors import InputError, UsageError
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "captures" / "demo"
+
+
+def _pieces(directory: Path, packets: int = 16) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["editcap", "-F", "pcap", "-c", str(packets), str(DEMO / "demo.pcap"),
+                    str(directory / "demo.pcap")], check=True, capture_output=True)
+    return sorted(directory.glob("demo_*.pcap"))
+
+
+# ----------------------------------------------------------------------- discovery
+
+
+def test_discovery_walks_directories_expands_globs_and_sniffs(tmp_path):
+    pieces = _pieces(tmp_path / "a" / "b")
+    gz = tmp_path / "a" / "x.pcap.gz"
+    gz.write_bytes(gzip.compress(pieces[0].read_bytes()))
+    zst = tmp_path / "rot-0001"  # tcpdump -G names carry no extension
+    zst.write_bytes(zstandard.ZstdCompressor().compress(pieces[1].read_bytes()))
+    notes = tmp_path / "a" / "snapshot.json"
+    notes.write_text('{"schema_version": 1}\n')
+    empty = tmp_path / "a" / "empty.pcap"
+    empty.write_bytes(b"")
+
+    found = discover([str(tmp_path / "a"), str(tmp_path / "rot-*"), str(pieces[0])])
+    paths = [Path(item.path) for item in found.files]
+    assert sorted(paths) == sorted([*pieces, gz, zst])
+    assert len(paths) == len(set(paths))  # the explicit file is also under the directory
+    assert sorted(map(Path, found.skipped)) == sorted([notes, empty])
+    for item in found.files:
+        stat = Path(item.path).stat()
+        assert (item.size, item.mtime_ns) == (stat.st_size, stat.st_mtime_ns)
+
+
+def test_an_explicit_file_is_taken_even_if_it_is_not_a_capture(tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello\n")
+    assert not looks_like_capture(str(notes))
+    assert [item.path for item in discover([str(notes)]).files] == [str(notes)]
+
+
+def test_an_argument_matching_nothing_is_an_input_error(tmp_path):
+    with pytest.raises(InputError) as caught:
+        discover([str(tmp_path / "nothing-*.pcap")])
+    assert "nothing-*.pcap" in str(caught.value)
+    assert caught.value.exit_code == 2
+
+
+def test_content_hash_is_sha256_of_the_stored_bytes(tmp_path):
+    import hashlib
+
+    piece = _pieces(tmp_path)[0]
+    assert content_hash(str(piece)) == "sha256:" + hashlib.sha256(piece.read_bytes()).hexdigest()
+
+
+# ------------------------------------------------------------------------ manifest
+
+
+def _entry_line(path: str, size: int = 10, mtime_ns: int = 5) -> str:
+    entry = {"path": path, "size": size, "mtime_ns": mtime_ns, "mtime": "x", "hash": "h",
+             "packets": 1, "flows": 1, "first_ts_ns": 1, "last_ts_ns": 2,
+             "error": {"type": "CaptureError", "message": "m", "offset": 7},
+             "duration_s": 0.1, "part": None}
+    return json.dumps(entry)
+
+
+def test_manifest_ignores_a_line_cut_short_by_a_crash(tmp_path):
+    path = tmp_path / MANIFEST_NAME
+    path.write_text(_entry_line("/a") + "\n" + _entry_line("/b")[:40])
+    entries = load_entries(path)
+    assert list(entries) == ["/a"]
+    assert entries["/a"].error is not None and entries["/a"].error.offset == 7
+    manifest = Manifest(tmp_path, resume=True)  # rewritten without the torn line
+    assert [json.loads(line)["path"] for line in path.read_text().splitlines()] == ["/a"]
+    assert list(manifest.entries) == ["/a"]
+
+
+def test_manifest_names_the_line_of_a_broken_entry(tmp_path):
+    path = tmp_path / MANIFEST_NAME
+    path.write_text(_entry_line("/a") + "\nnot json\n" + _entry_line("/b") + "\n")
+    with pytest.raises(InputError) as caught:
+        load_entries(path)
+    assert "line 2" in str(caught.value) and MANIFEST_NAME in str(caught.value)
+
+
+def test_manifest_without_resume_starts_empty(tmp_path):
+    (tmp_path / MANIFEST_NAME).write_text(_entry_line("/a") + "\n")
+    assert Manifest(tmp_path, resume=False).entries == {}
+    assert (tmp_path / MANIFEST_NAME).read_text() == ""
+
+
+# ------------------------------------------------------------------------ progress
+
+
+def test_progress_reports_files_packets_rate_and_eta():
+    now = [100.0]
+    out = io.StringIO()
+    progress = Progress(4, 400, stream=out, interval=0.0, clock=lambda: now[0])
+    now[0] = 110.0
+    progress.done(packets=5000, size=100, failed=False)
+    # 100 of 400 bytes in 10 s: 300 bytes left at 10 B/s is 30 s
+    assert out.getvalue().splitlines()[-1] == (
+        "batch: files 1/4, packets 5,000, 500 pkt/s, 0.0 MB/s, ETA 0:30")
+    now[0] = 120.0
+    progress.done(packets=5000, size=300, failed=True)
+    progress.close()
+    assert out.getvalue().splitlines()[-1] == (
+        "batch: files 2/4, packets 10,000, 500 pkt/s, 0.0 MB/s, 1 failed")
+
+
+# -------------------------------------------------------------------------- engine
+
+
+def _square_or_fail(value: int) -> int:
+    if value < 0:
+        raise ValueError(f"negative: {value}")
+    return value * value
+
+
+def test_local_engine_returns_each_result_or_the_exception_of_its_task():
+    with LocalEngine(2) as engine:
+        results = dict(engine.run(_square_or_fail, [1, 2, -3, 4]))
+    assert {k: v for k, v in results.items() if k != -3} == {1: 1, 2: 4, 4: 16}
+    assert isinstance(results[-3], ValueError)
+
+
+def test_engine_options_are_checked():
+    with pytest.raises(UsageError):
+        make_engine(0, None)
+    with pytest.raises(UsageError):
+        make_engine(2, "tcp://127.0.0.1:1")
+
+
+# -------------------------------------------------------------------------- resume
+
+
+def test_resume_reads_again_only_the_inputs_that_changed(tmp_path):
+    pieces = _pieces(tmp_path / "archive")
+    options = BatchOptions([str(tmp_path / "archive")], [str(p) for p in
+                                                         sorted(DEMO.glob("*.txt"))],
+                           tmp_path / "out", workers=1, host_addrs=["192.0.2.1"])
+    first = run_batch(options, io.StringIO())
+    assert (first.read, first.failed, first.exit_code) == (len(pieces), [], 0)
+    before = {e["path"]: e for e in map(json.loads, (tmp_path / "out" / MANIFEST_NAME)
+                                        .read_text().splitlines())}
+
+    shutil.copy(pieces[0], pieces[1])  # one input replaced by other content
+    options.resume = True
+    log = io.StringIO()
+    second = run_batch(options, log)
+    assert (second.read, second.resumed) == (1, len(pieces) - 1)
+    assert "reading 1 input(s)" in log.getvalue()
+    after = [json.loads(line) for line in (tmp_path / "out" / MANIFEST_NAME)
+             .read_text().splitlines()]
+    assert sorted(e["path"] for e in after) == sorted(map(str, pieces))  # no duplicate
+    changed = next(e for e in after if e["path"] == str(pieces[1]))
+    assert changed["hash"] == before[str(pieces[0])]["hash"] != before[str(pieces[1])]["hash"]
