@@ -201,7 +201,7 @@ def compare(frame: dict[str, str], row: dict, exp: Expected, times: bool) -> lis
 def test_reader_agrees_with_tshark(name: str) -> None:
     path = CORPUS_CAPTURES / name
     frames = tshark_frames(path)
-    rows, error, stats = our_rows(path)
+    rows, error, _stats = our_rows(path)
     if error is not None:
         # tshark refuses these too (invalid versions, reserved bits, corrupt SHB).
         assert not frames, f"we refused {name} ({error}) but tshark read {len(frames)} frames"

@@ -32,3 +32,31 @@ def tunnel_name(code: int) -> str | None:
     if 0 < code < len(TUNNEL_NAMES):
         return TUNNEL_NAMES[code]
     return None
+
+
+LINKTYPE_NAMES = {
+    0: "NULL", 1: "ETHERNET", 12: "RAW", 14: "RAW", 101: "RAW", 108: "LOOP",
+    113: "LINUX_SLL", 228: "IPV4", 229: "IPV6", 239: "NFLOG", 258: "PKTAP", 276: "LINUX_SLL2",
+}
+PROTOCOL_NAMES = {1: "ICMP", 2: "IGMP", 4: "IPIP", 6: "TCP", 17: "UDP", 41: "IPv6",
+                  47: "GRE", 50: "ESP", 51: "AH", 58: "ICMPv6", 132: "SCTP"}
+TCP_FLAG_NAMES = ("FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR")
+
+
+def linktype_name(linktype: int) -> str:
+    return LINKTYPE_NAMES.get(linktype, f"LINKTYPE_{linktype}")
+
+
+def protocol_name(proto: int) -> str:
+    return PROTOCOL_NAMES.get(proto, f"proto-{proto}")
+
+
+def tcp_flags_text(flags: int) -> str:
+    """`SYN,ACK` style (tshark's order)."""
+    return ",".join(name for bit, name in enumerate(TCP_FLAG_NAMES) if flags >> bit & 1)
+
+
+def timestamp_text(ts_ns: int) -> str:
+    """Seconds since the epoch with all nine digits (no float rounding)."""
+    seconds, nanos = divmod(ts_ns, 1_000_000_000)
+    return f"{seconds}.{nanos:09d}"

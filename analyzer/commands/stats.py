@@ -1,0 +1,85 @@
+"""Summarise captures: packets, bytes, link types, families, protocols, malformed
+packets by reason, time span, and the reader's warnings.
+
+Exit codes: 0 success; 1 the input was damaged (the summary covers everything read
+before it); 2 usage error or not a capture.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime, timezone
+
+from analyzer.capture import CaptureStats, read_batches
+from analyzer.capture.diagnostics import add_capture_arguments, report_warnings
+from analyzer.capture.text import linktype_name, protocol_name
+from analyzer.errors import CaptureError
+
+NAME = "stats"
+HELP = "summarise captures (packets, link types, families, protocols, malformed packets)"
+FAMILY_NAMES = {4: "IPv4", 6: "IPv6", 0: "not IP"}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_capture_arguments(parser)
+    parser.add_argument("--format", choices=("text", "json"), default="text",
+                        help="output format (default: text)")
+
+
+def _time(ts_ns: int | None) -> str:
+    if ts_ns is None:
+        return "-"
+    moment = datetime.fromtimestamp(ts_ns // 1_000_000_000, tz=timezone.utc)
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{ts_ns % 1_000_000_000:09d}Z"
+
+
+def _counts(counter: dict[int, int] | dict[str, int], name: object = str) -> str:
+    if not counter:
+        return "none"
+    return ", ".join(f"{name(key)} {count}"  # type: ignore[operator]
+                     for key, count in sorted(counter.items(), key=lambda kv: -kv[1]))
+
+
+def text_report(stats: CaptureStats) -> str:
+    span = ""
+    if stats.first_ts_ns is not None and stats.last_ts_ns is not None:
+        span = f" ({(stats.last_ts_ns - stats.first_ts_ns) / 1e9:.6f} s)"
+    lines = [
+        ("captures", ", ".join(stats.sources)),
+        ("packets", str(stats.packets)),
+        ("bytes", f"{stats.bytes} on the wire, {stats.captured_bytes} captured"),
+        ("time span", f"{_time(stats.first_ts_ns)} .. {_time(stats.last_ts_ns)}{span}"),
+        ("link types", _counts(stats.linktypes, lambda k: f"{linktype_name(k)}({k})")),
+        ("skipped link types", _counts(stats.skipped_linktypes,
+                                       lambda k: f"{linktype_name(k)}({k})")),
+        ("families", _counts(stats.families, FAMILY_NAMES.get)),
+        ("protocols", _counts(stats.protocols, protocol_name)),
+        ("tunnels", _counts(stats.tunnels)),
+        ("fragments", str(stats.fragments)),
+        ("malformed", _counts(stats.malformed)),
+        ("resync skips", f"{stats.resync_skips} ({stats.resync_skipped_bytes} bytes)"),
+    ]
+    return "\n".join(f"{label:<20}{value}" for label, value in lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    stats = CaptureStats()
+    error: CaptureError | None = None
+    try:
+        for _batch in read_batches(args.captures, resync=args.resync, stats=stats):
+            pass
+    except CaptureError as exc:
+        error = exc  # the summary still covers everything before it
+    if args.format == "json":
+        report = stats.to_dict()
+        report["error"] = str(error) if error else None
+        sys.stdout.write(json.dumps(report, indent=2) + "\n")
+    else:
+        sys.stdout.write(text_report(stats) + "\n")
+    sys.stdout.flush()
+    code = report_warnings(NAME, stats)
+    if error is not None:
+        raise error
+    return code
