@@ -18,6 +18,8 @@ from typing import Any, Final
 
 import numpy as np
 
+from analyzer.verdict.factorize import factorize
+
 
 @dataclass(frozen=True)
 class AddressKind:
@@ -102,9 +104,8 @@ def _address_anomalies(columns: Mapping[str, np.ndarray]) -> dict[str, Anomaly]:
     by_kind = {item.kind: item for item in ADDRESS_KINDS}
     wire6 = np.asarray(columns["wire_family"]) == 6
     for side in ("client", "server"):
-        texts = np.asarray(columns[side]).astype(str)
-        unique, inverse = np.unique(texts, return_inverse=True)
-        for position, text in enumerate(unique.tolist()):
+        unique, inverse = factorize(np.asarray(columns[side]))
+        for position, text in enumerate(unique):
             for kind in _address_kinds(text):
                 rows = np.flatnonzero((inverse == position) & wire6).tolist()
                 if not rows:

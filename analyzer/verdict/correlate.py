@@ -27,6 +27,7 @@ import numpy as np
 
 from analyzer.snapshot.schema import Snapshot, Socket
 from analyzer.verdict.anomalies import find_anomalies
+from analyzer.verdict.factorize import factorize
 from analyzer.verdict.inference import Evidence, resolve
 from analyzer.verdict.model import (
     IPAddress,
@@ -151,11 +152,11 @@ def _host_of(texts: np.ndarray, hosts: Sequence[Host]) -> np.ndarray:
     for index, host in enumerate(hosts):
         for address in host.addresses:
             owner.setdefault(address, index)
-    unique, inverse = np.unique(texts.astype(str), return_inverse=True)
-    addresses = [normalize(text) for text in unique.tolist()]
+    unique, codes = factorize(texts)
+    addresses = [normalize(text) for text in unique]
     mapped = np.array([-1 if item is None else owner.get(item, -1) for item in addresses],
                       dtype=np.int64)
-    return mapped[inverse] if len(unique) else np.full(len(texts), -1, dtype=np.int64)
+    return mapped[codes] if unique else np.full(len(texts), -1, dtype=np.int64)
 
 
 class Correlator:
@@ -443,32 +444,53 @@ class FlowJudge:
                             f"{group.proto}/{group.port} takes {family_text}: {blocked}")
 
 
+def _connected_sockets(correlator: Correlator) -> list[tuple[int, Socket]]:
+    return [(index, sock) for index, snapshot in enumerate(correlator.snapshots)
+            for sock in snapshot.sockets
+            if not sock.is_listener and sock.remote_address is not None
+            and sock.remote_port is not None]
+
+
+def _flow_index(columns: Mapping[str, np.ndarray],
+                ports: set[int]) -> dict[tuple[Any, ...], list[int]]:
+    """(proto, server, server port, client, client port) -> flows, for flows touching
+    one of `ports` (addresses normalised once per distinct text)."""
+    cport, sport = _column(columns, "client_port"), _column(columns, "server_port")
+    port_list = np.fromiter(ports, dtype=np.int64, count=len(ports))
+    rows = np.flatnonzero(np.isin(sport, port_list) | np.isin(cport, port_list))
+    client = _column(columns, "client")[rows].astype(str).tolist()
+    server = _column(columns, "server")[rows].astype(str).tolist()
+    proto = _column(columns, "proto")[rows].astype(str).tolist()
+    memo = {text: normalize(text) for text in set(client) | set(server)}
+    index: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+    for position, row in enumerate(rows.tolist()):
+        index[(proto[position], memo[server[position]], int(sport[row]),
+               memo[client[position]], int(cport[row]))].append(row)
+    return index
+
+
 def _connection_rows(correlator: Correlator,
                      columns: Mapping[str, np.ndarray]) -> list[ConnectionMatch]:
     """Connected sockets of the snapshots, matched to the flows alive at that time."""
-    client, server = _column(columns, "client").astype(str), _column(columns, "server").astype(str)
-    cport, sport = _column(columns, "client_port"), _column(columns, "server_port")
-    proto = _column(columns, "proto").astype(str)
+    connected = _connected_sockets(correlator)
+    if not connected:
+        return []
+    ports = {port for _, sock in connected for port in (sock.local_port, sock.remote_port)
+             if port is not None}
+    index = _flow_index(columns, ports)
     first, last = _column(columns, "first_ts_ns"), _column(columns, "last_ts_ns")
-    index: dict[tuple[Any, ...], list[int]] = defaultdict(list)
-    for row in range(len(client)):
-        index[(proto[row], normalize(server[row]), int(sport[row]),
-               normalize(client[row]), int(cport[row]))].append(row)
     matches: list[ConnectionMatch] = []
-    for snap_index, snapshot in enumerate(correlator.snapshots):
-        moment = snapshot.taken_at_ns()
-        for sock in snapshot.sockets:
-            if sock.is_listener or sock.remote_address is None or sock.remote_port is None:
-                continue
-            match = _match_connection(correlator, snap_index, sock, index, moment, first, last)
-            if match is not None and (match.flows or sock.mapped_peer):
-                matches.append(match)
+    for snap_index, sock in connected:
+        moment = correlator.snapshots[snap_index].taken_at_ns()
+        match = _match_connection(correlator, snap_index, sock, index, moment, first, last)
+        if match.flows or sock.mapped_peer:
+            matches.append(match)
     return matches
 
 
 def _match_connection(correlator: Correlator, snap_index: int, sock: Socket,
                       index: Mapping[tuple[Any, ...], list[int]], moment: int | None,
-                      first: np.ndarray, last: np.ndarray) -> ConnectionMatch | None:
+                      first: np.ndarray, last: np.ndarray) -> ConnectionMatch:
     local, remote = normalize(sock.local_address), normalize(sock.remote_address or "")
     inbound = index.get((sock.proto, local, sock.local_port, remote, sock.remote_port), [])
     outbound = index.get((sock.proto, remote, sock.remote_port, local, sock.local_port), [])
@@ -543,10 +565,9 @@ def verify(
 ) -> Verdicts:
     """Classify every flow and judge every listener; see the module docstring."""
     columns: Mapping[str, np.ndarray] = getattr(flows, "columns", flows)
-    server = _column(columns, "server").astype(str)
-    client = _column(columns, "client").astype(str)
+    server, client = _column(columns, "server"), _column(columns, "client")
     first_ns = _column(columns, "first_ts_ns").astype(np.int64)
-    hosts = build_hosts(snapshots, host_addrs, np.unique(server).tolist())
+    hosts = build_hosts(snapshots, host_addrs, factorize(server)[0])
     correlator = Correlator(snapshots, os, int(tolerance_s * 1e9))
     server_host, client_host = _host_of(server, hosts), _host_of(client, hosts)
     inbound = server_host >= 0
@@ -601,21 +622,42 @@ def _classify_by_connection_rows(connections: Sequence[ConnectionMatch],
                                 f"{match.explanation}")
 
 
+def _unique_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """np.unique(keys, axis=0) for small non-negative ints, via one mixed-radix int64."""
+    radices = keys.max(axis=0) + 1
+    if float(np.prod(radices.astype(np.float64))) >= 2.0**62:
+        unique, inverse = np.unique(keys, axis=0, return_inverse=True)
+        return unique, inverse.reshape(-1)
+    weights = np.concatenate([np.cumprod(radices[::-1])[::-1][1:], [1]]).astype(np.int64)
+    packed, inverse = np.unique(keys @ weights, return_inverse=True)
+    unique = (packed[:, None] // weights) % radices
+    return unique, inverse.reshape(-1)
+
+
 def _group_flows(columns: Mapping[str, np.ndarray], epoch_of: np.ndarray,
                  inbound: np.ndarray, client_is_host: np.ndarray) -> dict[Group, list[int]]:
-    proto = _column(columns, "proto").astype(str).tolist()
-    wire = _column(columns, "wire_family").astype(np.int64).tolist()
-    server = _column(columns, "server").astype(str).tolist()
-    port = _column(columns, "server_port").astype(np.int64).tolist()
-    outcome = _column(columns, "outcome").astype(str).tolist()
-    groups: dict[Group, list[int]] = defaultdict(list)
-    for row, epoch in enumerate(epoch_of.tolist()):
-        direction = ("inbound" if inbound[row] else
-                     "outbound" if client_is_host[row] else "foreign")
-        key = Group(epoch, proto[row], wire[row], server[row], port[row],
-                    _outcome_kind(outcome[row]), direction)
-        groups[key].append(row)
-    return dict(groups)
+    """Flows grouped by what the model sees of them (sorting, not a Python loop per flow)."""
+    n = len(epoch_of)
+    if n == 0:
+        return {}
+    protos, proto = factorize(_column(columns, "proto"))
+    servers, server = factorize(_column(columns, "server"))
+    outcomes, outcome = factorize(_column(columns, "outcome"))
+    direction = np.where(inbound, 0, np.where(client_is_host, 1, 2))
+    keys = np.stack([epoch_of + 1, proto, _column(columns, "wire_family").astype(np.int64),
+                     server, _column(columns, "server_port").astype(np.int64), outcome,
+                     direction], axis=1).astype(np.int64)
+    unique, inverse = _unique_rows(keys)
+    order = np.argsort(inverse, kind="stable")
+    bounds = np.searchsorted(inverse[order], np.arange(len(unique) + 1))
+    names = ("inbound", "outbound", "foreign")
+    groups: dict[Group, list[int]] = {}
+    for number, key in enumerate(unique.tolist()):
+        group = Group(key[0] - 1, protos[key[1]], key[2], servers[key[3]], key[4],
+                      _outcome_kind(outcomes[key[5]]), names[key[6]])
+        groups.setdefault(group, []).extend(
+            order[bounds[number]:bounds[number + 1]].tolist())
+    return groups
 
 
 def _resolve_listeners(correlator: Correlator) -> None:

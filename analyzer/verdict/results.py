@@ -128,6 +128,16 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _plain_list(column: np.ndarray) -> list[Any]:
+    """A column as JSON-able Python values (NaN becomes None)."""
+    values = column.tolist()
+    if column.dtype.kind == "f":
+        return [None if value != value else value for value in values]
+    if column.dtype.kind == "O":
+        return [_plain(value) for value in values]
+    return list(values)
+
+
 @dataclass
 class Verdicts:
     """Everything `verify` found; columns per flow, objects per listener."""
@@ -153,13 +163,18 @@ class Verdicts:
         found = dict(zip(names.tolist(), counts.tolist(), strict=True))
         return {name: int(found.get(name, 0)) for name in FLOW_CLASSES}
 
+    def _record_columns(self) -> list[str]:
+        return [name for name, column in self.flow_columns.items()
+                if name not in _HIDDEN_COLUMNS and getattr(column, "ndim", 1) == 1]
+
     def flow_record(self, index: int) -> dict[str, Any]:
         """One flow as a JSON object: its columns, then id, class, listener, reason."""
         record: dict[str, Any] = {"id": index}
-        for name, column in self.flow_columns.items():
-            if name in _HIDDEN_COLUMNS or getattr(column, "ndim", 1) != 1:
-                continue
-            record[name] = _plain(column[index])
+        for name in self._record_columns():
+            record[name] = _plain(self.flow_columns[name][index])
+        return self._add_verdict(record, index)
+
+    def _add_verdict(self, record: dict[str, Any], index: int) -> dict[str, Any]:
         listener = int(self.flow_listener[index])
         snapshot = int(self.flow_snapshot[index])
         record["class"] = str(self.flow_class[index])
@@ -169,7 +184,12 @@ class Verdicts:
         return record
 
     def flow_records(self) -> list[dict[str, Any]]:
-        return [self.flow_record(index) for index in range(len(self))]
+        """Every flow as `flow_record` gives it (columns converted once, not per cell)."""
+        names = self._record_columns()
+        columns = [_plain_list(np.asarray(self.flow_columns[name])) for name in names]
+        return [self._add_verdict({"id": index, **dict(zip(names, values, strict=True))},
+                                  index)
+                for index, values in enumerate(zip(*columns, strict=True))]
 
     def summary(self) -> dict[str, Any]:
         return {
