@@ -25,6 +25,7 @@ CLIENT_V4_NET = ipaddress.ip_network("198.51.100.0/24")
 CLIENT_V6_NET = ipaddress.ip_network("2001:db8:c::/64")
 EPOCH_2026_NS = 1_767_225_600 * 1_000_000_000  # 2026-01-01T00:00:00Z
 SECOND = 1_000_000_000
+SPREAD_WINDOW = 20.0  # seconds; scenarios leave at least this much between snapshots
 
 Conversation = Callable[[Flow, int, int, random.Random], list[Frame]]
 Alter = Callable[[list[Frame]], list[Frame]]
@@ -159,8 +160,13 @@ class Traffic:
         return made
 
     def spread(self, proto: str, clients: list[str], server: str, port: int, start: float,
-               *, outcome: str, cls: str, every: float = 0.7) -> None:
-        """One conversation per client, starting ``every`` seconds apart (with jitter)."""
+               *, outcome: str, cls: str, window: float = SPREAD_WINDOW) -> None:
+        """One conversation per client, started within ``window`` seconds (with jitter).
+
+        At most 0.7 s apart, closer when ``--scale`` brings many clients, so that
+        scaled traffic stays between the same snapshots.
+        """
+        every = min(0.7, window / max(1, len(clients)))
         for index, client in enumerate(clients):
             moment = start + index * every + self.rng.random() * every / 2
             self.add(proto, client, server, port, moment, outcome=outcome, cls=cls)

@@ -13,7 +13,14 @@ from analyzer.synth.packets import (
 )
 from analyzer.synth.scenarios.linux import DIAG_EVIDENCE, SOCK_DIAG
 from analyzer.synth.scenarios.registry import scenario
-from analyzer.synth.traffic import SERVER_V4, SERVER_V6, Traffic, tcp_listen, udp_bound
+from analyzer.synth.traffic import (
+    SECOND,
+    SERVER_V4,
+    SERVER_V6,
+    Traffic,
+    tcp_listen,
+    udp_bound,
+)
 
 SNAP = 96  # bytes of each IP packet kept: every header, a little payload
 FRAGMENT_SIZE = 24  # tiny fragments (a multiple of 8), as evasion tools send them
@@ -60,16 +67,17 @@ def hostile(t: Traffic) -> None:
     for index, client in enumerate(t.clients(6, 2)):
         t.add("udp", client, SERVER_V6, 53, 4.5 + index, outcome="accepted", cls="v6-native",
               alter=tiny_fragments)
+    end = max(frame.ts_ns for frame in t.frames)
     for index, (family, data) in enumerate(GARBAGE):
-        t.frames.append(Frame(t.at(6.0 + index), data, inbound=True, family=family))
-    t.frames.append(torn_syn(t))
+        t.frames.append(Frame(end + (index + 1) * SECOND, data, inbound=True, family=family))
+    t.frames.append(torn_syn(t, end + (len(GARBAGE) + 1) * SECOND))
 
 
-def torn_syn(t: Traffic) -> Frame:
+def torn_syn(t: Traffic, at_ns: int) -> Frame:
     """A last SYN whose record the capture tool never finished writing (no flow in the truth)."""
     client = t.client(4)
     flow = Flow("tcp", client, t.ephemeral_port(client), SERVER_V4, 80)
-    (syn,) = tcp_unanswered(flow, t.at(9.0), 0, t.rng, tries=1)
+    (syn,) = tcp_unanswered(flow, at_ns, 0, t.rng, tries=1)
     return dataclasses.replace(syn, torn=True)
 
 
