@@ -5,6 +5,8 @@
 - 1 M concurrent flows: peak RssAnon of streaming flows and of ``read_flows`` (which
   also holds every finished flow's columns) on ``manyflows``, target < 300 MB.
 - zstd: reader + flows on the zstd copy of ``mixed`` at least 0.5x the uncompressed speed.
+- Batch over an archive, 2 workers vs 1: the batch engineer's benchmarks/bench_archive.py
+  (called when present; target >= 1.8x).
 Every run's flow count or fingerprint is checked too.
 """
 
@@ -12,6 +14,8 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from benchmarks import datasets
@@ -23,6 +27,8 @@ MIB = 1024
 TEN_X_LIMIT = 1.10
 CONCURRENT_LIMIT_MB = 300
 ZSTD_TARGET = 0.5
+ARCHIVE_TARGET = 1.8
+BENCH_ARCHIVE = Path(__file__).resolve().parent / "bench_archive.py"
 
 
 def child_run(tool: str, ds: Dataset) -> dict[str, Any]:
@@ -88,10 +94,28 @@ def zstd_ratio(data: Any, specs: dict[str, CaptureSpec], runs: int) -> dict[str,
     }
 
 
+def archive_speedup(specs: dict[str, CaptureSpec], runs: int) -> dict[str, Any]:
+    """benchmarks/bench_archive.py on as many packets as the ``mixed`` capture has."""
+    if not BENCH_ARCHIVE.exists():
+        return {"error": "benchmarks/bench_archive.py not found"}
+    mixed = specs["mixed"]
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "archive.json"
+        proc = run_process([sys.executable, "-m", "benchmarks.bench_archive", "--packets",
+                            str(mixed.packets), "--flows", str(mixed.flows), "--runs", str(runs),
+                            "--json", str(out)])
+        if proc.returncode != 0 or not out.exists():
+            return {"error": f"exit {proc.returncode}: {proc.stderr.strip()[-300:]}"}
+        report: dict[str, Any] = json.loads(out.read_text())
+    speedup = report.get("speedup_wall")
+    report["met"] = speedup is not None and speedup >= ARCHIVE_TARGET
+    return report
+
+
 def run_checks(data: Any, specs: dict[str, CaptureSpec], *, runs: int) -> dict[str, Any]:
-    print("memory and zstd checks ...", file=sys.stderr, flush=True)
+    print("memory, zstd and archive checks ...", file=sys.stderr, flush=True)
     return {"ten_x": ten_x(data, specs), "concurrent": concurrent(data, specs),
-            "zstd": zstd_ratio(data, specs, runs)}
+            "zstd": zstd_ratio(data, specs, runs), "archive": archive_speedup(specs, runs)}
 
 
 def format_report(checks: dict[str, Any]) -> str:
@@ -118,6 +142,14 @@ def format_report(checks: dict[str, Any]) -> str:
             f"reader + flows {z['zstd_s']:.2f} s vs {z['plain_s']:.2f} s uncompressed, "
             f"{z['ratio']:.2f}x of the uncompressed speed (target >= {ZSTD_TARGET}: "
             f"{'met' if z['met'] else 'NOT met'}); same flows: {z['same_flows']}")
+    a = checks.get("archive", {})
+    if "error" in a:
+        lines.append(f"- batch over an archive, 2 workers vs 1: {a['error']}")
+    elif a:
+        lines.append(
+            f"- batch over an archive (benchmarks/bench_archive.py): 2 workers "
+            f"{a.get('speedup_wall')}x one worker (target >= {ARCHIVE_TARGET}: "
+            f"{'met' if a['met'] else 'NOT met'})")
     return "\n".join(lines)
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from types import TracebackType
 
 SAMPLE_INTERVAL_S = 0.004
+REPO = Path(__file__).resolve().parent.parent  # children run `-m benchmarks.child` from here
 WARM_CHUNK = 8 << 20
 
 
@@ -137,7 +138,7 @@ def run_process(
     warm(warm_paths)
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=out, stderr=err, env=env)
+        proc = subprocess.Popen(argv, stdout=out, stderr=err, env=env, cwd=REPO)
         peak = 0
         while proc.poll() is None:
             peak = max(peak, tree_rss_anon_kib(proc.pid))
