@@ -95,7 +95,7 @@ def listener_key(record: dict[str, Any]) -> tuple[str, int, str, int]:
             int(record["local_port"]))
 
 
-def verify_result(directory: Path) -> dict[str, Any]:
+def verify_result(directory: Path, text: bool = False) -> dict[str, Any]:
     """analyzer.verdict.verify on the scenario's capture and snapshots, as JSON data."""
     try:
         from analyzer.verdict import verify
@@ -104,14 +104,20 @@ def verify_result(directory: Path) -> dict[str, Any]:
     from analyzer.flows import read_flows
 
     flows = read_flows([str(capture_of(directory))])
-    result: dict[str, Any] = verify(flows, load_snapshots(directory / "snapshots.jsonl")
-                                    ).to_dict()
+    snapshots = load_snapshots(directory / "snapshots.jsonl")
+    if text:
+        from analyzer.snapshot.importers import import_text
+
+        pasted = directory / "snapshot.txt"
+        snapshots = [import_text(pasted.read_text(), str(pasted), os_name=snapshots[0].os)]
+    result: dict[str, Any] = verify(flows, snapshots).to_dict()
     return result
 
 
-def verified(directory: Path) -> tuple[dict[Any, str], dict[Any, Any]]:
-    """Flow classes and listener verdicts from analyzer.verdict.verify."""
-    result = verify_result(directory)
+def verified(directory: Path, text: bool = False) -> tuple[dict[Any, str], dict[Any, Any]]:
+    """Flow classes and listener verdicts from analyzer.verdict.verify (from the
+    scenario's snapshot.txt, imported as the user's pasted text, with ``text``)."""
+    result = verify_result(directory, text)
     classes = {flow_key(item): item["class"] for item in result["flows"]}
     listeners = {listener_key(item): item["accepts_ipv4"] for item in result["listeners"]}
     return classes, listeners
@@ -125,8 +131,8 @@ def expected(directory: Path) -> tuple[dict[Any, str], dict[Any, Any]]:
     return classes, listeners
 
 
-def assert_verify_matches_truth(directory: Path) -> None:
-    got_flows, got_listeners = verified(directory)
+def assert_verify_matches_truth(directory: Path, text: bool = False) -> None:
+    got_flows, got_listeners = verified(directory, text)
     want_flows, want_listeners = expected(directory)
     assert got_flows == want_flows
     assert got_listeners == want_listeners
@@ -138,6 +144,21 @@ def assert_verify_matches_truth(directory: Path) -> None:
 @pytest.mark.parametrize("name", ALL)
 def test_verify_gives_the_ground_truth(tmp_path: Path, name: str) -> None:
     assert_verify_matches_truth(make(tmp_path, name))
+
+
+TEXT_SCENARIOS = sorted(name for name in ALL if SCENARIOS[name].make().text_format)
+
+
+def test_text_snapshots_cover_every_tool_format() -> None:
+    formats = {SCENARIOS[name].make().text_format for name in TEXT_SCENARIOS}
+    assert formats == {"netstat-linux", "netstat-windows", "netstat-bsd", "ss"}
+
+
+@pytest.mark.parametrize("name", TEXT_SCENARIOS)
+def test_verify_gives_the_ground_truth_from_pasted_text(tmp_path: Path, name: str) -> None:
+    directory = make(tmp_path, name)
+    assert (directory / "snapshot.txt").read_text().count("\n") > 2
+    assert_verify_matches_truth(directory, text=True)
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -279,6 +300,20 @@ def test_cli_writes_a_scenario_that_dualstack_verify_reads(tmp_path: Path,
     assert code == 0
     result = json.loads(report.read_text())
     assert {flow_key(f): f["class"] for f in result["flows"]} == expected(out)[0]
+
+
+def test_cli_verify_with_pasted_netstat_text(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "seed"
+    assert main(["synth", "seed-httpd", "-o", str(out), "--seed", "2"]) == 0
+    report = tmp_path / "report.json"
+    assert main(["verify", str(out / "capture.pcap"), "--snapshot", str(out / "snapshot.txt"),
+                 "--format", "json", "-o", str(report)]) == 0
+    capsys.readouterr()
+    result = json.loads(report.read_text())
+    assert {flow_key(f): f["class"] for f in result["flows"]} == expected(out)[0]
+    httpd = [item for item in result["listeners"] if item["local_port"] == 80]
+    assert [(item["process"], item["accepts_ipv4"]) for item in httpd] == [("httpd", True)]
 
 
 def verify_torn_capture(tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -63,6 +63,7 @@ class Traffic:
     scale: int = 1
     os: str = "linux"
     host: str = "server"
+    text_format: str | None = None  # also write the snapshot as this tool's text
     rng: random.Random = field(init=False)
     start_ns: int = field(init=False)
     frames: list[Frame] = field(default_factory=list)

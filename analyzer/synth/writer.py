@@ -3,7 +3,8 @@
 ``capture.pcap`` or ``capture.pcapng`` holds the frames in time order with the link
 layer chosen by ``--link`` (and an 802.1Q tag with ``--vlan``); ``snapshots.jsonl``
 is written by the snapshot package itself, one snapshot a line; ``truth.json`` is
-`analyzer.synth.truth`. Timestamps are written from integers, never through floats.
+`analyzer.synth.truth`; ``snapshot.txt`` (some scenarios) is `analyzer.synth.text`.
+Timestamps are written from integers, never through floats.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from analyzer.synth.packets import (
     link_header_length,
     link_supports_vlan,
 )
+from analyzer.synth.text import render
 from analyzer.synth.traffic import Traffic
 
 CAPTURE_FORMATS: tuple[str, ...] = ("pcap", "pcapng")
@@ -59,17 +61,27 @@ class ScenarioFiles:
     snapshots: Path
     truth: Path
     packets: int
+    text: Path | None = None
 
 
 def write_scenario(traffic: Traffic, out_dir: Path, options: CaptureOptions) -> ScenarioFiles:
-    """Write the three files of a built scenario into ``out_dir`` (created if missing)."""
+    """Write the files of a built scenario into ``out_dir`` (created if missing).
+
+    A scenario whose snapshot came from a tool's text (one snapshot) also gets that
+    text, as ``snapshot.txt``.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
-    files = ScenarioFiles(out_dir / options.file_name, out_dir / "snapshots.jsonl",
-                          out_dir / "truth.json", 0)
-    count = write_capture(files.capture, traffic.sorted_frames(), options, traffic.os)
-    write_snapshots(files.snapshots, traffic.snapshots)
-    traffic.truth().write(files.truth)
-    return ScenarioFiles(files.capture, files.snapshots, files.truth, count)
+    capture = out_dir / options.file_name
+    count = write_capture(capture, traffic.sorted_frames(), options, traffic.os)
+    snapshots = out_dir / "snapshots.jsonl"
+    write_snapshots(snapshots, traffic.snapshots)
+    truth = out_dir / "truth.json"
+    traffic.truth().write(truth)
+    text = None
+    if traffic.text_format is not None and len(traffic.snapshots) == 1:
+        text = out_dir / "snapshot.txt"
+        text.write_text(render(traffic.snapshots[0], traffic.text_format), encoding="utf-8")
+    return ScenarioFiles(capture, snapshots, truth, count, text)
 
 
 def write_snapshots(path: Path, snapshots: Iterable[Snapshot]) -> None:

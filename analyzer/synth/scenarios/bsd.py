@@ -35,6 +35,7 @@ def freebsd_v6only(t: Traffic) -> None:
 @scenario("macos-tcp46", os="macos")
 def macos_tcp46(t: Traffic) -> None:
     """macOS netstat shows 'tcp46 *.5000' (takes IPv4) beside 'tcp6 *.5001' (refuses it)."""
+    t.text_format = "netstat-bsd"
     dual = t.listen(tcp_listen("::", 5000, v6only=False, process="ControlCe",
                                evidence="netstat tcp46"), True)
     only6 = t.listen(tcp_listen("::", 5001, v6only=True, evidence="netstat tcp6"), False)

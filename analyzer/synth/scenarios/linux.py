@@ -29,6 +29,7 @@ def seed_httpd(t: Traffic) -> None:
     sshd beside it holds 0.0.0.0:22 and :::22, so its IPv6 socket is v6-only (the
     bind-conflict rule) and IPv4 ssh goes to the AF_INET socket.
     """
+    t.text_format = "netstat-linux"
     sockets = [
         t.listen(tcp_listen("0.0.0.0", 22, pid=1084, process="sshd", evidence=NETSTAT_TCP),
                  True),
@@ -54,6 +55,7 @@ def linux_bindv6only(t: Traffic) -> None:
     Apache (APR) clears IPV6_V6ONLY on its wildcard listen, so the per-socket flag wins
     over the sysctl; a Python server keeps the default and is v6-only.
     """
+    t.text_format = "ss"
     plain = t.listen(tcp_listen("::", 8080, v6only=True, pid=4120, process="python3",
                                 user="www-data", evidence=DIAG_EVIDENCE), False)
     apache = t.listen(tcp_listen("::", 80, v6only=False, pid=911, process="apache2",
@@ -71,6 +73,7 @@ def sshd_pattern(t: Traffic) -> None:
 
     A firewall drops telnet, so those SYNs go unanswered.
     """
+    t.text_format = "ss"
     v4 = t.listen(tcp_listen("0.0.0.0", 22, pid=702, process="sshd",
                              evidence="ss printed 0.0.0.0:22"), True)
     v6 = t.listen(tcp_listen("::", 22, v6only=True, pid=702, process="sshd",
@@ -90,6 +93,7 @@ def mapped_bind(t: Traffic) -> None:
     Its neighbour bound to 2001:db8::10 is IPv6-only by construction, although its
     v6only flag is clear.
     """
+    t.text_format = "ss"
     mapped = t.listen(tcp_listen(f"::ffff:{SERVER_V4}", 5000, v6only=False, pid=3301,
                                  process="python3", evidence=DIAG_EVIDENCE), True)
     v6 = t.listen(tcp_listen(SERVER_V6, 5001, v6only=False, pid=3301, process="python3",
@@ -108,6 +112,7 @@ def midstream(t: Traffic) -> None:
     They began before the capture (no handshake on the wire); netstat -tulpn lists
     them as tcp6 with plain IPv4 peers, beside smbd's IPv4-only connections.
     """
+    t.text_format = "netstat-linux"
     java = t.listen(tcp_listen("::", 4243, pid=31307, process="java", evidence=NETSTAT_TCP6),
                     True)
     smbd = t.listen(tcp_listen("0.0.0.0", 445, pid=21470, process="smbd",

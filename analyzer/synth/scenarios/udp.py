@@ -16,6 +16,7 @@ def udp_dns(t: Traffic) -> None:
     A datagram to a port nobody holds is refused the same way over IPv6, and one
     into a firewall's DROP gets no answer at all.
     """
+    t.text_format = "ss"
     named = t.listen(udp_bound("::", 53, v6only=False, pid=640, process="named", user="bind",
                                evidence='ss printed "*:53"'), True)
     only6 = t.listen(udp_bound("::", 5300, v6only=True, pid=655, process="unbound",

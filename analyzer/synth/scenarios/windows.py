@@ -16,6 +16,7 @@ def windows_smb(t: Traffic) -> None:
     netstat cannot show v6only; the Windows default (IPv6-only) says [::]:445 takes no
     IPv4, and the IPv4 clients indeed reach the AF_INET socket.
     """
+    t.text_format = "netstat-windows"
     v4 = t.listen(tcp_listen("0.0.0.0", 445, pid=4, process="System", user=None,
                              evidence="netstat 0.0.0.0 row: AF_INET"), True)
     v6 = t.listen(tcp_listen("::", 445, pid=4, process="System", user=None,
@@ -28,6 +29,7 @@ def windows_smb(t: Traffic) -> None:
 @scenario("windows-v6-alone", os="windows")
 def windows_v6_alone(t: Traffic) -> None:
     """A Windows service listening only on [::]:8080 refuses IPv4 clients with RST."""
+    t.text_format = "netstat-windows"
     v6 = t.listen(tcp_listen("::", 8080, pid=5120, process="service.exe", user=None,
                              evidence=BRACKETS), False)
     t.snapshot(-5, [v6], sources=NETSTAT_ANO)
