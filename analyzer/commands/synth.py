@@ -9,8 +9,9 @@
 
 A scenario directory holds capture.pcap (or .pcapng), snapshots.jsonl and truth.json,
 the class every flow must get and the verdict every listener must get; check them
-with `dualstack verify DIR/capture.pcap --snapshot DIR/snapshots.jsonl`. The same
-seed always gives the same bytes.
+with `dualstack verify DIR/capture.pcap --snapshot DIR/snapshots.jsonl`. Scenarios
+whose snapshot came from netstat or ss text also write it as snapshot.txt (verify
+takes it too, with --os for BSD netstat). The same seed always gives the same bytes.
 """
 
 from __future__ import annotations
