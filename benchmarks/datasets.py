@@ -2,7 +2,9 @@
 
 Written by the project's bulk writer (``analyzer.synth.bulk.write_bulk``: IPv4/IPv6,
 TCP handshakes with data and FIN, refused and unanswered SYNs, UDP, some VLAN tags,
-right checksums); ``benchmarks/datagen.py`` stands in where it is not installed.
+right checksums); ``benchmarks/datagen.py`` stands in where it is not installed, and
+writes the capture of the zstd check: the bulk writer's payload is a 64 KiB pattern that
+zstd shrinks 20-fold, where real (mostly encrypted) payload hardly compresses.
 
 Timed on every tool:
 - ``mixed``: ~1.3 GB, 2 M packets, 100 k flows, realistic size mix (avg ~650 B);
@@ -19,18 +21,23 @@ must all find exactly the same flows.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from benchmarks.datagen import RECORD_HEADER, CaptureSpec, compress_zstd, write_capture
 
-try:
-    from analyzer.synth.bulk import write_bulk
-except ImportError:  # the bulk writer is not installed: our own numpy writer
-    write_bulk = None
 
-WRITER = "bulk" if write_bulk is not None else "datagen"
+def _bulk_writer() -> Callable[..., object] | None:
+    try:
+        from analyzer.synth.bulk import write_bulk
+    except ImportError:  # not installed: our own numpy writer stands in
+        return None
+    return write_bulk
+
+
+WRITE_BULK = _bulk_writer()
 TIMED = ("mixed", "small", "manyflows")
 PCAP_HEADER = 24
 
@@ -86,33 +93,35 @@ class Dataset:
                 **asdict(self.spec)}
 
 
-def capture_path(data: Path, name: str, spec: CaptureSpec) -> Path:
+def capture_path(data: Path, name: str, spec: CaptureSpec, writer: str) -> Path:
     """The file name carries the spec, so a changed spec never reuses a stale file."""
     size = "small" if spec.small else "mixed"
     return data / (f"{name}-{spec.packets}p-{spec.flows}f-{size}-c{spec.concurrency}"
-                   f"-seed{spec.seed}-{WRITER}.pcap")
+                   f"-seed{spec.seed}-{writer}.pcap")
 
 
-def ensure(data: Path, all_specs: dict[str, CaptureSpec], names: tuple[str, ...] | list[str]
-           ) -> dict[str, Dataset]:
-    """The named datasets, generated first when missing."""
+def ensure(data: Path, all_specs: dict[str, CaptureSpec], names: tuple[str, ...] | list[str],
+           *, random_payload: bool = False) -> dict[str, Dataset]:
+    """The named datasets, generated first when missing (``random_payload``: by
+    datagen.py, whose payload bytes are random)."""
+    use_bulk = WRITE_BULK is not None and not random_payload
     out = {}
     for name in names:
         spec = all_specs[name]
-        path = capture_path(data, name, spec)
+        path = capture_path(data, name, spec, "bulk" if use_bulk else "datagen")
         if not path.exists():
             print(f"generating {path} ...", file=sys.stderr, flush=True)
-            generate(path, spec)
+            generate(path, spec, use_bulk=use_bulk)
         out[name] = Dataset(name, path, spec)
     return out
 
 
-def generate(path: Path, spec: CaptureSpec) -> None:
+def generate(path: Path, spec: CaptureSpec, *, use_bulk: bool) -> None:
     """Write the capture (via a .part file, so an interrupted run leaves no stale file)."""
     part = path.with_name(path.name + ".part")
     path.parent.mkdir(parents=True, exist_ok=True)
-    if write_bulk is not None:
-        write_bulk(part, spec.packets, spec.flows, small=spec.small, seed=spec.seed,
+    if use_bulk and WRITE_BULK is not None:
+        WRITE_BULK(part, spec.packets, spec.flows, small=spec.small, seed=spec.seed,
                    concurrency=spec.concurrency)
     else:
         write_capture(part, spec)
