@@ -12,6 +12,7 @@ import hashlib
 import ipaddress
 import json
 import subprocess
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,8 @@ LINK_VLANS = [("ethernet", None), ("ethernet", 42), ("sll2", None), ("sll2", 7),
               ("raw", None), ("null", None)]
 MATRIX = [(name, fmt, link, vlan) for name in MATRIX_SCENARIOS for fmt in ("pcap", "pcapng")
           for link, vlan in LINK_VLANS]
+SERVER_ADDRESSES = {"192.0.2.10", "2001:db8::10"}
+WARNING_SEVERITY = "6291456"
 TSHARK_ENCAPSULATION = {"ethernet": "1", "sll2": "210", "raw": "7", "null": "15"}
 
 
@@ -54,9 +57,11 @@ def truth_of(directory: Path) -> dict[str, Any]:
     return data
 
 
-def tshark_fields(capture: Path, *fields: str, display: str = "") -> list[list[str]]:
+def tshark_fields(capture: Path, *fields: str, display: str = "",
+                  aggregator: str = ",") -> list[list[str]]:
     assert TSHARK is not None
-    command = [TSHARK, "-n", "-r", str(capture), "-T", "fields"]
+    command = [TSHARK, "-n", "-r", str(capture), "-T", "fields", "-E",
+               f"aggregator={aggregator}"]
     for field in fields:
         command += ["-e", field]
     if display:
@@ -217,6 +222,43 @@ def test_snapshots_hold_every_truth_listener(tmp_path: Path, name: str) -> None:
     assert times == sorted(times)
 
 
+@pytest.mark.parametrize("name", ALL)
+def test_tshark_warns_only_of_the_intended_resets(tmp_path: Path, name: str) -> None:
+    """tshark's expert warnings: one RST per refused TCP flow; nothing else unplanned."""
+    directory = make(tmp_path, name)
+    rows = tshark_fields(capture_of(directory), "_ws.expert.severity", "_ws.expert.message",
+                         display=f"_ws.expert.severity == {WARNING_SEVERITY}",
+                         aggregator="|")
+    warnings: Counter[str] = Counter()
+    for levels, messages in rows:
+        for level, message in zip(levels.split("|"), messages.split("|"), strict=True):
+            if level == WARNING_SEVERITY:
+                warnings[message.split(".")[0]] += 1
+    refused_tcp = sum(1 for f in truth_of(directory)["flows"]
+                      if f["proto"] == "tcp" and f["class"] == "refused")
+    assert warnings.pop("Connection reset (RST)", 0) == refused_tcp
+    allowed = {"DNS query retransmission"}  # the unanswered query's retry
+    if name == "hostile":
+        allowed.add("IPv6 payload length exceeds framing length (8 bytes)")
+    assert set(warnings) <= allowed
+
+
+def test_icmp_errors_quote_the_refused_datagrams(tmp_path: Path) -> None:
+    directory = make(tmp_path, "udp-dns", scale=2)
+    rows = tshark_fields(capture_of(directory), "ip.src", "ip.dst", "ipv6.src", "ipv6.dst",
+                         "udp.srcport", "udp.dstport", display="icmp || icmpv6")
+    quoted = set()
+    for ip_src, ip_dst, ip6_src, ip6_dst, sport, dport in rows:
+        # Outer header first, then the quoted one; the error goes back to the client.
+        (reporter, quoted_src), (client, quoted_dst) = (
+            (ip_src or ip6_src).split(","), (ip_dst or ip6_dst).split(","))
+        assert (reporter, client) == (quoted_dst, quoted_src)
+        quoted.add(("udp", address(quoted_src), int(sport), address(quoted_dst), int(dport)))
+    refused = {flow_key(f) for f in truth_of(directory)["flows"]
+               if f["proto"] == "udp" and f["class"] == "refused"}
+    assert quoted == refused and len(rows) == len(refused)
+
+
 # ------------------------------------------------------------------ options
 
 
@@ -226,10 +268,15 @@ def test_every_format_link_and_vlan(tmp_path: Path, name: str, fmt: str, link: s
     directory = make(tmp_path, name, fmt, link, vlan, seed=5)
     capture = capture_of(directory)
     assert_verify_matches_truth(directory)
-    rows = tshark_fields(capture, *CHECK_FIELDS, "frame.encap_type", "vlan.id")
+    rows = tshark_fields(capture, *CHECK_FIELDS, "frame.encap_type", "vlan.id",
+                         "sll.pkttype", "ip.dst", "ipv6.dst")
     assert malformed_frames(rows) == []
     assert {row[3] for row in rows} == {TSHARK_ENCAPSULATION[link]}
     assert {row[4] for row in rows} == {str(vlan) if vlan is not None else ""}
+    if link == "sll2":  # packet type 0 "to us" towards the server host, 4 "outgoing" from it
+        for row in rows:
+            destination = (row[6] or row[7]).split(",")[0]
+            assert row[5] == ("0" if destination in SERVER_ADDRESSES else "4"), row
     assert _dpkt_format(capture) == fmt
 
 
