@@ -16,8 +16,12 @@ import numpy as np
 
 cimport numpy as cnp
 from libc.stdlib cimport calloc, free, malloc, realloc
+from libc.string cimport memset, strlen
 
 cnp.import_array()
+
+include "flowtable_text.pxi"
+include "flowtable_cid.pxi"
 
 # The per-packet columns the loop reads, as raw pointers into C-contiguous numpy arrays.
 cdef struct PacketCols:
@@ -140,6 +144,7 @@ cdef class FlowTable:
     cdef int64_t now
     cdef int64_t last_sweep_now
     cdef uint64_t since_sweep
+    cdef uint32_t finish_cursor
     cdef readonly uint64_t packets_in_flows
     cdef readonly uint64_t packets_ignored
     cdef readonly uint64_t icmp_errors_matched
@@ -543,28 +548,39 @@ cdef class FlowTable:
         if status == FT_NOMEM:
             raise MemoryError("flow table: out of memory while expiring flows")
 
-    def finish_all(self) -> None:
-        """End of input: every live flow becomes finished."""
+    def finish_all(self, Py_ssize_t limit=-1) -> int:
+        """End of input: move live flows to the finished buffer, at most `limit` of them
+        (all when negative) so the caller can drain them in bounded chunks. Returns how
+        many were moved."""
+        cdef Py_ssize_t moved = 0, scanned = 0
         cdef uint32_t rid
         cdef int status = FT_OK
         with nogil:
-            for rid in range(self.rec_hw):
+            while scanned < self.rec_hw and (limit < 0 or moved < limit):
+                rid = self.finish_cursor
+                self.finish_cursor = (self.finish_cursor + 1) % self.rec_hw
+                scanned += 1
                 if self.recs[rid].flags & F_IN_USE:
                     status = self.finish(rid)
                     if status != FT_OK:
                         break
+                    moved += 1
         if status == FT_NOMEM:
             raise MemoryError("flow table: out of memory while finishing flows")
+        return moved
 
-    def take_finished(self) -> dict:
-        """The finished flows so far as raw columns (RAW_FLOW_COLUMNS); empties the buffer."""
-        cdef Py_ssize_t n = self.n_done
+    def take_finished(self, Py_ssize_t limit=-1) -> dict:
+        """Finished flows as raw columns (RAW_FLOW_COLUMNS), at most `limit` of them (all
+        when negative), removed from the buffer."""
+        cdef Py_ssize_t n = self.n_done if limit < 0 else min(limit, self.n_done)
+        cdef FlowRec *smaller
         out = {name: np.empty((n,) + shape, dtype=dt)
                for name, (dt, shape) in RAW_FLOW_COLUMNS.items()}
         if n:
-            export_records(self.done, n, out)
-        self.n_done = 0
-        cdef FlowRec *smaller
+            export_records(self.done + self.n_done - n, n, out)
+        self.n_done -= n
+        if self.n_done:
+            return out
         if self.done_cap > 65536:
             smaller = <FlowRec *>realloc(self.done, 65536 * sizeof(FlowRec))
             if smaller != NULL:

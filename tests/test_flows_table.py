@@ -222,3 +222,19 @@ def test_community_id_spec_baseline(proto: int, src: str, dst: str, sport: int, 
     first = pkt(src, sport, dst, dport, 0.0, proto=proto, flags=SYN if proto == 6 else 0)
     f = flows([first])
     assert f.columns["community_id"].tolist() == [expected]
+
+
+# corelight/community-id-spec baseline/baseline_seed1.json would need seed 1; the
+# communityid package is the oracle for other seeds
+def test_community_id_seed_matches_communityid_package() -> None:
+    communityid = pytest.importorskip("communityid")
+    from analyzer.flows.community_id import community_ids
+
+    rows = [pkt(C4, 40000, S4, 80, 0.0), pkt(C6, 5353, S6, 53, 0.0, proto=17)]
+    cols = batch(rows)
+    got = community_ids(cols["proto"], cols["src"], cols["dst"], cols["sport"],
+                        cols["dport"], cols["wire_family"], seed=1).tolist()
+    oracle = communityid.CommunityID(seed=1)
+    expected = [oracle.calc(communityid.FlowTuple(6, C4, S4, 40000, 80)),
+                oracle.calc(communityid.FlowTuple(17, C6, S6, 5353, 53))]
+    assert got == expected

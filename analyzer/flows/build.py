@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import socket
-
 import numpy as np
 import numpy.typing as npt
 
-from analyzer._flowtable import RAW_FLOW_COLUMNS
+from analyzer._flowtable import RAW_FLOW_COLUMNS, format_addresses
 from analyzer.capture.columns import TUNNEL_NAMES
 from analyzer.flows import flowbits as fb
 from analyzer.flows.community_id import community_ids
@@ -75,17 +73,4 @@ def _names(codes: np.ndarray, names: dict[int, str], dtype: str) -> npt.NDArray[
 
 def address_text(addrs: npt.NDArray[np.uint8], family: npt.NDArray[np.uint8]) -> np.ndarray:
     """Addresses as text: dotted quad where IPv4 was on the wire, else IPv6 notation."""
-    out = np.empty(len(addrs), dtype="<U39")
-    if len(addrs) == 0:
-        return out
-    keys = np.ascontiguousarray(addrs).view("V16").ravel()
-    v4 = family == 4
-    for mask, fam in ((v4, socket.AF_INET), (~v4, socket.AF_INET6)):
-        rows = np.flatnonzero(mask)
-        if len(rows) == 0:
-            continue
-        uniq, inverse = np.unique(keys[rows], return_inverse=True)
-        start = 12 if fam == socket.AF_INET else 0
-        text = np.array([socket.inet_ntop(fam, bytes(u)[start:]) for u in uniq], dtype="<U39")
-        out[rows] = text[inverse.ravel()]
-    return out
+    return format_addresses(np.ascontiguousarray(addrs), np.ascontiguousarray(family))

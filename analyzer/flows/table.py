@@ -53,18 +53,18 @@ def flows_from_batches(
     try:
         for columns in batches:
             table.update(columns)
-            if table.pending_finished >= flush_every:
-                yield FlowFrame(build_columns(table.take_finished()))
+            while table.pending_finished >= flush_every:
+                yield FlowFrame(build_columns(table.take_finished(flush_every)))
     except DualstackError:
-        yield from _drain(table)
+        yield from _drain(table, flush_every)
         raise
-    yield from _drain(table)
+    yield from _drain(table, flush_every)
 
 
-def _drain(table: FlowTable) -> Iterator[FlowFrame]:
-    table.finish_all()
-    if table.pending_finished:
-        yield FlowFrame(build_columns(table.take_finished()))
+def _drain(table: FlowTable, chunk: int) -> Iterator[FlowFrame]:
+    """Every flow still in the table, in frames of at most `chunk` flows."""
+    while table.pending_finished or table.finish_all(chunk):
+        yield FlowFrame(build_columns(table.take_finished(chunk)))
 
 
 def iter_flow_batches(
