@@ -9,13 +9,17 @@ and the stitching is part of the work. Each run is a fresh `python -m analyzer b
 process on a fresh OUTDIR, with the files in page cache. While it runs, the parent
 samples RssAnon of the driver and of every worker process separately (/proc, as
 benchmarks/measure.py does); the peak of each worker is reported, plus the driver's.
-The job's own phase times (read, stitch, verify) come from its summary.json.
+The job's own phase times (read, stitch, verify) come from its summary.json; the CPU
+time of the whole process tree (getrusage of the reaped children) shows how many cores
+the run really got, which on a shared machine explains a missing speed-up.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -42,6 +46,7 @@ class Run:
     wall_s: float
     phases: dict[str, float]
     driver_peak_kib: int
+    cpu_s: float  # user + system time of the whole process tree
     worker_peaks_kib: list[int] = field(default_factory=list)
 
 
@@ -60,6 +65,7 @@ def run_batch(archive: Path, outdir: Path, workers: int) -> Run:
     argv = [sys.executable, "-m", "analyzer", "batch", str(archive), "--snapshots",
             *map(str, SNAPSHOTS), "-o", str(outdir), "--workers", str(workers)]
     peaks: dict[int, int] = {}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     with tempfile.TemporaryFile() as err:
         process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err)
@@ -70,13 +76,15 @@ def run_batch(archive: Path, outdir: Path, workers: int) -> Run:
                 peaks[member.pid] = max(peaks.get(member.pid, 0), rss)
             time.sleep(SAMPLE_S)
         wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         err.seek(0)
         stderr = err.read().decode(errors="replace")
     if process.returncode != 0:
         raise SystemExit(f"batch failed ({process.returncode}):\n{stderr}")
     summary = json.loads((outdir / "summary.json").read_text())
     driver = peaks.pop(process.pid, 0)
-    return Run(workers, wall, summary["batch"]["seconds"], driver, sorted(peaks.values()))
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Run(workers, wall, summary["batch"]["seconds"], driver, cpu, sorted(peaks.values()))
 
 
 def _children(process: psutil.Process) -> list[psutil.Process]:
@@ -114,7 +122,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def summarize(results: dict[int, list[Run]], packets: int, size: int) -> dict[str, object]:
-    report: dict[str, object] = {"packets": packets, "bytes": size, "cpus": psutil.cpu_count()}
+    report: dict[str, object] = {"packets": packets, "bytes": size, "cpus": psutil.cpu_count(),
+                                 "load_average_1m_at_end": round(os.getloadavg()[0], 2)}
     walls = {}
     for workers, runs in results.items():
         wall = median(run.wall_s for run in runs)
@@ -125,6 +134,8 @@ def summarize(results: dict[int, list[Run]], packets: int, size: int) -> dict[st
             "read_phase_s": round(read, 3),
             "stitch_s": round(median(run.phases.get("stitch", 0.0) for run in runs), 3),
             "verify_s": round(median(run.phases.get("verify", 0.0) for run in runs), 3),
+            "cpu_s": round(median(run.cpu_s for run in runs), 3),
+            "cores_busy": round(median(run.cpu_s / run.wall_s for run in runs), 2),
             "packets_per_s": round(packets / wall),
             "mb_per_s": round(size / 1e6 / wall, 1),
             "read_phase_packets_per_s": round(packets / read) if read else None,
