@@ -519,35 +519,36 @@ def _match_connection(correlator: Correlator, snap_index: int, sock: Socket,
                            listener if direction == "inbound" else None, alive, what)
 
 
-def _count(number: int, what: str) -> str:
-    return f"{number} {what} connection{'' if number == 1 else 's'}"
+def _count(number: int, what: str, noun: str = "connection") -> str:
+    return f"{number} {what} {noun}{'' if number == 1 else 's'}"
 
 
 def _finding(listener: ListenerVerdict) -> str:
     """One line per listener: what it is, whether it takes IPv4, and how we know."""
     head = f"{listener.label} ({listener.process or 'unknown process'})"
+    noun = "connection" if listener.proto == "tcp" else "flow"
     k = listener.knowledge
     v4, v6 = len(listener.ipv4_accepted), len(listener.ipv6_accepted)
     r4, r6 = len(listener.ipv4_refused), len(listener.ipv6_refused)
-    v6_part = f"; {_count(v6, 'IPv6')} accepted" if v6 else ""
-    r6_part = f"; {_count(r6, 'IPv6')} refused on its port" if r6 else ""
-    tail = "".join([v6_part, f"; {_count(r4, 'IPv4')} refused on its port" if r4 else "",
+    v6_part = f"; {_count(v6, 'IPv6', noun)} accepted" if v6 else ""
+    r6_part = f"; {_count(r6, 'IPv6', noun)} refused on its port" if r6 else ""
+    tail = "".join([v6_part, f"; {_count(r4, 'IPv4', noun)} refused on its port" if r4 else "",
                     r6_part])
     tool = listener.source_tool
     if listener.family == 4:
-        return f"{head}: AF_INET, IPv4 only; {_count(v4, 'IPv4')} accepted{tail}"
+        return f"{head}: AF_INET, IPv4 only; {_count(v4, 'IPv4', noun)} accepted{tail}"
     if k.rule == "capture-accepted":
-        return (f"{head}: {tool} cannot show v6only; {_count(v4, 'IPv4')} accepted, so IPv4 "
+        return (f"{head}: {tool} cannot show v6only; {_count(v4, 'IPv4', noun)} accepted, so IPv4 "
                 f"is served through this IPv6 socket{tail}")
     if k.rule == "capture-refused":
-        return (f"{head}: {tool} cannot show v6only; {_count(r4, 'IPv4')} refused while it "
+        return (f"{head}: {tool} cannot show v6only; {_count(r4, 'IPv4', noun)} refused while it "
                 f"listened, so this IPv6 socket is v6-only{v6_part}{r6_part}")
     if k.rule == "established-ipv4-peer":
-        seen = f" and {_count(v4, 'IPv4')} accepted in the capture" if v4 else ""
+        seen = f" and {_count(v4, 'IPv4', noun)} accepted in the capture" if v4 else ""
         return (f"{head}: {tool} cannot show v6only, but its tcp6 row with an IPv4 peer{seen} "
                 f"show that IPv4 is served through this IPv6 socket{tail}")
     if k.accepts_ipv4 is True:
-        served = (f"{_count(v4, 'IPv4')} accepted: IPv4 is served through this IPv6 socket"
+        served = (f"{_count(v4, 'IPv4', noun)} accepted: IPv4 is served through this IPv6 socket"
                   if v4 else "takes IPv4 too (none seen)")
         return f"{head}: {k.reason}; {served}{tail}"
     if k.accepts_ipv4 is False:

@@ -49,12 +49,12 @@ def resolve(static: Knowledge, evidence: Evidence) -> Resolution:
     if evidence.accepted_against:
         contradictions.append(
             f"{static.reason}, yet {_plural(len(evidence.accepted_against), 'IPv4 connection')}"
-            " were accepted on its port with no other socket that could take them"
+            " accepted on its port with no other socket that could take IPv4"
         )
     if evidence.refused_against:
         contradictions.append(
             f"{static.reason}, yet {_plural(len(evidence.refused_against), 'IPv4 connection')}"
-            " to it were refused (the socket may have been gone, or a firewall rejected them)"
+            " to it refused (the socket may have been gone, or a firewall rejected IPv4)"
         )
     if static.certain:
         return Resolution(static, tuple(contradictions))
@@ -69,7 +69,7 @@ def resolve(static: Knowledge, evidence: Evidence) -> Resolution:
         return Resolution(
             Knowledge(True, "capture", "capture-accepted",
                       f"{_plural(accepted, 'IPv4 connection')} accepted with no AF_INET "
-                      "socket that could take them"),
+                      "socket that could take IPv4"),
             tuple(contradictions),
         )
     if refused:

@@ -29,7 +29,8 @@ def html_table(headers: Sequence[str], body: Sequence[Sequence[str]], css: str =
 
 
 def _findings(verdicts: Verdicts) -> str:
-    items = [f'<p class="finding">{escape(item.finding)}</p>' for item in verdicts.listeners]
+    items = [f'<p class="finding">{escape(item.finding)}</p>'
+             for item in rows.ordered_listeners(verdicts)]
     items += [f'<p class="finding bad">contradiction: {escape(text)}</p>'
               for text in verdicts.summary()["contradictions"]]
     return "".join(items) or "<p>No listeners in the snapshots.</p>"
@@ -68,7 +69,7 @@ def render(verdicts: Verdicts) -> str:
         + "<h2>Flows per class</h2>"
         + html_table(("class", "flows"), rows.class_rows(verdicts), "classes")
         + "<h2>Timeline of flows by class</h2>" + svg.timeline(verdicts)
-        + "<h2>Connections per listener</h2>" + svg.listener_bars(verdicts.listeners)
+        + "<h2>Connections per listener</h2>" + svg.listener_bars(rows.ordered_listeners(verdicts))
         + _extras(verdicts)
         + "<h2>Flows that matter</h2>" + flows_html
         + "</body></html>\n"

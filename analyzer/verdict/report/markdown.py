@@ -22,7 +22,8 @@ def render(verdicts: Verdicts) -> str:
     lines = ["# dualstack verify", "", *[f"- {text}" for text in rows.host_lines(verdicts)]]
     listeners = md_table(rows.LISTENER_HEADERS, rows.listener_rows(verdicts))
     lines += ["", "## Listeners", "", *listeners]
-    lines += ["", "## Findings", ""] + [f"- {_cell(item.finding)}" for item in verdicts.listeners]
+    findings = [f"- {_cell(item.finding)}" for item in rows.ordered_listeners(verdicts)]
+    lines += ["", "## Findings", "", *findings]
     lines += [f"- **contradiction**: {_cell(text)}"
               for text in verdicts.summary()["contradictions"]]
     classes = md_table(("class", "flows"), rows.class_rows(verdicts))

@@ -27,14 +27,21 @@ def yes_no(value: bool | None) -> str:
 
 def listener_row(item: ListenerVerdict) -> list[str]:
     return [
-        item.label, item.owner, yes_no(item.v6only), yes_no(item.knowledge.accepts_ipv4),
+        item.label, item.owner, "-" if item.family == 4 else yes_no(item.v6only),
+        yes_no(item.knowledge.accepts_ipv4),
         item.knowledge.known_from or "-", str(len(item.ipv4_accepted)),
         str(len(item.ipv6_accepted)), str(len(item.ipv4_refused)), str(len(item.ipv6_refused)),
     ]
 
 
+def ordered_listeners(verdicts: Verdicts) -> list[ListenerVerdict]:
+    """Listeners by host, port, protocol and family (ids stay as the flows refer to them)."""
+    return sorted(verdicts.listeners, key=lambda item: (
+        item.host or "", item.local_port or 0, item.proto, item.family, item.local_address))
+
+
 def listener_rows(verdicts: Verdicts) -> list[list[str]]:
-    return [listener_row(item) for item in verdicts.listeners]
+    return [listener_row(item) for item in ordered_listeners(verdicts)]
 
 
 def class_rows(verdicts: Verdicts) -> list[list[str]]:

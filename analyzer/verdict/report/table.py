@@ -22,7 +22,7 @@ def aligned(headers: Sequence[str], body: Sequence[Sequence[str]]) -> list[str]:
 def render(verdicts: Verdicts) -> str:
     lines = ["Listeners", *rows.host_lines(verdicts)]
     lines += aligned(rows.LISTENER_HEADERS, rows.listener_rows(verdicts))
-    lines += ["", "Findings"] + [f"  {item.finding}" for item in verdicts.listeners]
+    lines += ["", "Findings"] + [f"  {item.finding}" for item in rows.ordered_listeners(verdicts)]
     lines += [f"  contradiction: {text}" for text in verdicts.summary()["contradictions"]]
     lines += ["", "Flows per class", *aligned(("class", "flows"), rows.class_rows(verdicts))]
     if verdicts.connections:
