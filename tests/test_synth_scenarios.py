@@ -338,8 +338,8 @@ def test_cli_writes_a_scenario_that_dualstack_verify_reads(tmp_path: Path,
     out = tmp_path / "mapped"
     assert main(["synth", "mapped-bind", "-o", str(out), "--format", "pcapng",
                  "--link", "sll2", "--vlan", "3", "--seed", "4"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["capture.pcapng", "snapshots.jsonl",
-                                                     "truth.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["capture.pcapng", "snapshot.txt",
+                                                     "snapshots.jsonl", "truth.json"]
     capsys.readouterr()
     report = tmp_path / "report.json"
     code = main(["verify", str(out / "capture.pcapng"), "--snapshot",
