@@ -4,11 +4,78 @@ cdef extern from "arpa/inet.h" nogil:
     const char *inet_ntop(int af, const void *src, char *dst, unsigned int size)
 
 cdef extern from "sys/socket.h":
-    int AF_INET
     int AF_INET6
 
 cdef enum:
     ADDR_TEXT_WIDTH = 46      # INET6_ADDRSTRLEN
+
+cdef const char *HEX_DIGITS = b"0123456789abcdef"
+
+
+cdef inline int format_ipv4(const uint8_t *a, char *out) noexcept nogil:
+    """Dotted quad of 4 bytes; returns the length (glibc's inet_ntop is sprintf-based)."""
+    cdef int i, n = 0
+    cdef uint8_t v
+    for i in range(4):
+        v = a[i]
+        if v >= 100:
+            out[n] = <char>(48 + v // 100)
+            n += 1
+        if v >= 10:
+            out[n] = <char>(48 + (v // 10) % 10)
+            n += 1
+        out[n] = <char>(48 + v % 10)
+        n += 1
+        if i < 3:
+            out[n] = b'.'
+            n += 1
+    out[n] = 0
+    return n
+
+
+cdef inline int format_ipv6(const uint8_t *a, char *out) noexcept nogil:
+    """RFC 5952 text of 16 bytes: lower-case hex, the first longest run of two or more
+    zero groups as "::". Addresses with an embedded IPv4 tail (::a.b.c.d, ::ffff:a.b.c.d)
+    go to inet_ntop, which prints them the way tshark and tcpdump do."""
+    cdef uint16_t w[8]
+    cdef int i, n = 0, best = -1, best_len = 0, run = 0, start = 0, shift
+    cdef bint started
+    for i in range(8):
+        w[i] = (<uint16_t>a[2 * i] << 8) | a[2 * i + 1]
+    for i in range(9):
+        if i < 8 and w[i] == 0:
+            if run == 0:
+                start = i
+            run += 1
+        else:
+            if run > best_len:
+                best, best_len = start, run
+            run = 0
+    if best_len < 2:
+        best = -1
+    if best == 0 and (best_len == 6 or (best_len == 5 and w[5] == 0xFFFF)):
+        inet_ntop(AF_INET6, a, out, ADDR_TEXT_WIDTH)
+        return <int>strlen(out)
+    i = 0
+    while i < 8:
+        if i == best:
+            out[n] = b':'
+            out[n + 1] = b':'
+            n += 2
+            i += best_len
+            continue
+        if i > 0 and i != best + best_len:
+            out[n] = b':'
+            n += 1
+        started = False
+        for shift in range(12, -4, -4):
+            if started or (w[i] >> shift) & 15 or shift == 0:
+                out[n] = HEX_DIGITS[(w[i] >> shift) & 15]
+                n += 1
+                started = True
+        i += 1
+    out[n] = 0
+    return n
 
 
 def format_addresses(const uint8_t[:, ::1] addrs, const uint8_t[::1] family):
@@ -23,10 +90,9 @@ def format_addresses(const uint8_t[:, ::1] addrs, const uint8_t[::1] family):
         for i in range(n):
             dst = buf + i * ADDR_TEXT_WIDTH
             if family[i] == 4:
-                inet_ntop(AF_INET, &addrs[i, 12], dst, ADDR_TEXT_WIDTH)
+                length = format_ipv4(&addrs[i, 12], dst)
             else:
-                inet_ntop(AF_INET6, &addrs[i, 0], dst, ADDR_TEXT_WIDTH)
-            length = strlen(dst)
+                length = format_ipv6(&addrs[i, 0], dst)
             if length > width:
                 width = length
     return widen_ascii(buf, n, ADDR_TEXT_WIDTH, width)
