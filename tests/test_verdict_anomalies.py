@@ -72,3 +72,44 @@ def test_tunnels_in_corpus(corpus, name, kind, display_filter):
     assert error is None
     found = {item.kind: item for item in find_anomalies(flows.columns)}
     assert len(found[kind].flows) == tshark_conversations(path, display_filter) > 0
+
+
+MAPPED_SYN = r"""
+from scapy.all import IPv6, TCP, conf, send
+conf.verb = 0
+send(IPv6(src="::ffff:192.0.2.2", dst="2001:db8::1") / TCP(sport=40404, dport=80, flags="S"))
+"""
+
+
+@pytest.mark.netns
+def test_mapped_source_on_the_wire_is_dropped_by_linux_and_reported(lab, tmp_path):
+    """Linux drops a TCPv6 SYN from ::ffff:a.b.c.d without an answer: the flow is
+    unanswered, and the anomaly names it."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    from analyzer.snapshot.importers import import_text
+    from analyzer.verdict import verify
+
+    spec = importlib.util.spec_from_file_location(
+        "make_demo", Path(__file__).resolve().parents[1] / "captures/demo/make_demo.py")
+    make_demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_demo)
+    server = lab.server.python_popen(
+        "import socket, time\ns = socket.socket(socket.AF_INET6)\ns.bind(('::', 80))\n"
+        "s.listen()\nprint('up', flush=True)\ntime.sleep(60)\n")
+    assert server.stdout.readline().strip() == "up"
+    snapshot = import_text(lab.server.run(["netstat", "-tlnp"]).stdout, "netstat.txt",
+                           os_name="linux")
+    dump = make_demo.start_tcpdump(lab.server, tmp_path / "mapped.pcap")
+    lab.client.run([sys.executable, "-c", MAPPED_SYN], timeout=60)
+    __import__("time").sleep(0.3)
+    make_demo.stop(dump)
+    flows, error = read_capture_flows([str(tmp_path / "mapped.pcap")])
+    assert error is None and len(flows) == 1
+    verdicts = verify(flows, [snapshot], host_addrs=["2001:db8::1", "192.0.2.1"])
+    assert verdicts.flow_record(0)["class"] == "unanswered"
+    assert verdicts.flow_record(0)["wire_family"] == 6
+    found = {item.kind: item for item in verdicts.anomalies}
+    assert found["ipv4-mapped-on-wire"].flows == [0]

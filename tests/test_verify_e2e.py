@@ -157,6 +157,8 @@ def _snapshots(lab, pids: list[int]) -> dict[str, list]:
 def _captures(tmp: Path, raw: dict[str, Path]) -> dict[str, Path]:
     pcapng = tmp / "veth.pcapng"
     subprocess.run(["editcap", "-F", "pcapng", str(raw["veth"]), str(pcapng)], check=True)
+    assert pcapng.read_bytes()[:4] == bytes.fromhex("0a0d0d0a")
+    assert int.from_bytes(raw["any"].read_bytes()[20:24], "little") == 276  # LINKTYPE_LINUX_SLL2
     return {"pcap": raw["veth"], "pcapng": pcapng, "any-sll2": raw["any"]}
 
 
