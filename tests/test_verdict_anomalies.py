@@ -85,17 +85,13 @@ send(IPv6(src="::ffff:192.0.2.2", dst="2001:db8::1") / TCP(sport=40404, dport=80
 def test_mapped_source_on_the_wire_is_dropped_by_linux_and_reported(lab, tmp_path):
     """Linux drops a TCPv6 SYN from ::ffff:a.b.c.d without an answer: the flow is
     unanswered, and the anomaly names it."""
-    import importlib.util
     import sys
-    from pathlib import Path
+
+    from test_verify_e2e import make_demo
 
     from analyzer.snapshot.importers import import_text
     from analyzer.verdict import verify
 
-    spec = importlib.util.spec_from_file_location(
-        "make_demo", Path(__file__).resolve().parents[1] / "captures/demo/make_demo.py")
-    make_demo = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(make_demo)
     server = lab.server.python_popen(
         "import socket, time\ns = socket.socket(socket.AF_INET6)\ns.bind(('::', 80))\n"
         "s.listen()\nprint('up', flush=True)\ntime.sleep(60)\n")

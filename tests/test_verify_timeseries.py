@@ -4,23 +4,16 @@ before every snapshot is unmatched, not guessed."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 import time
-from pathlib import Path
 
 import pytest
+from test_verify_e2e import make_demo
 
 from analyzer.commands.verify import read_capture_flows
 from analyzer.snapshot.collector import collect
 from analyzer.verdict import verify
-
-ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("make_demo", ROOT / "captures/demo/make_demo.py")
-assert _spec is not None and _spec.loader is not None
-make_demo = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(make_demo)
 
 PORT = 7100
 SERVER = r"""
