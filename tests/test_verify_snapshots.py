@@ -199,3 +199,16 @@ def test_openbsd_never(os_name):
     snapshot = import_text(text, "o.txt", os_name=os_name)
     verdicts = verify(FlowFrame.empty(), [snapshot])
     assert listener(verdicts, 9000, 6).knowledge.rule == "openbsd-never"
+
+
+def test_reuseport_siblings_share_the_capture_evidence(tmp_path):
+    """nginx-style workers, each with its own [::]:80 socket (SO_REUSEPORT): IPv4
+    accepted on the port proves every one of them takes IPv4."""
+    text = ("Proto Recv-Q Send-Q Local Address Foreign Address State PID/Program name\n"
+            "tcp6 0 0 :::80 :::* LISTEN 11/nginx\n"
+            "tcp6 0 0 :::80 :::* LISTEN 12/nginx\n")
+    snapshot = import_text(text, "netstat.txt", os_name="linux")
+    flows = capture(tmp_path, [("192.0.2.2", 41000, "192.0.2.1", 80, "accepted")])
+    verdicts = verify(flows, [snapshot])
+    assert [item.knowledge.known_from for item in verdicts.listeners] == ["capture", "capture"]
+    assert verdicts.flow_class[0] == "v4-via-v6"

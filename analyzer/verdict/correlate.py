@@ -350,9 +350,17 @@ class FlowJudge:
             for position in taker.skipped:
                 self.c.evidence[epoch.listeners[position]].accepted_against.extend(rows)
             return
-        later = order[order.index(taker.index) + 1:]
+        # SO_REUSEPORT siblings (same family, address and port) share the evidence
+        first = epoch.sockets[taker.index]
+        siblings = [position for position in order
+                    if (epoch.sockets[position].family, epoch.sockets[position].local_address)
+                    == (first.family, first.local_address)]
+        later = [position for position in order[order.index(taker.index) + 1:]
+                 if position not in siblings]
         if taker.assumed and all(known.get(position) is False for position in later):
-            self.c.evidence[epoch.listeners[taker.index]].accepted.extend(rows)
+            for position in siblings:
+                if known.get(position) is None:
+                    self.c.evidence[epoch.listeners[position]].accepted.extend(rows)
 
     def _evidence_refused(self, epoch: Epoch, order: list[int],
                           known: dict[int, bool | None], rows: list[int]) -> None:
