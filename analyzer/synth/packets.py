@@ -178,23 +178,34 @@ class TcpEnds:
 
     def client_packet(self, flags: str, payload: bytes = b"",
                       options: list[tuple[str, object]] | None = None) -> Packet:
-        f = self.flow
-        segment = TCP(
-            sport=f.client_port, dport=f.server_port, flags=flags, seq=self.client_seq,
-            ack=self.server_seq if "A" in flags else 0, window=502, options=options or [],
-        )
-        self.client_seq = (self.client_seq + len(payload) + _seq_space(flags)) % (1 << 32)
-        return _with_payload(ip_header(f.client, f.server, self.rng) / segment, payload)
+        """The client's next segment; its sequence number advances past it."""
+        packet = self._segment(True, flags, payload, options)
+        self.client_seq = _advance(self.client_seq, flags, payload)
+        return packet
 
     def server_packet(self, flags: str, payload: bytes = b"",
                       options: list[tuple[str, object]] | None = None) -> Packet:
+        """The server's next segment; its sequence number advances past it."""
+        packet = self._segment(False, flags, payload, options)
+        self.server_seq = _advance(self.server_seq, flags, payload)
+        return packet
+
+    def _segment(self, from_client: bool, flags: str, payload: bytes,
+                 options: list[tuple[str, object]] | None) -> Packet:
         f = self.flow
-        segment = TCP(
-            sport=f.server_port, dport=f.client_port, flags=flags, seq=self.server_seq,
-            ack=self.client_seq if "A" in flags else 0, window=509, options=options or [],
-        )
-        self.server_seq = (self.server_seq + len(payload) + _seq_space(flags)) % (1 << 32)
-        return _with_payload(ip_header(f.server, f.client, self.rng) / segment, payload)
+        src, dst, sport, dport = ((f.client, f.server, f.client_port, f.server_port)
+                                  if from_client else
+                                  (f.server, f.client, f.server_port, f.client_port))
+        seq, ack = ((self.client_seq, self.server_seq) if from_client else
+                    (self.server_seq, self.client_seq))
+        segment = TCP(sport=sport, dport=dport, flags=flags, seq=seq,
+                      ack=ack if "A" in flags else 0, window=502 if from_client else 509,
+                      options=options or [])
+        return _with_payload(ip_header(src, dst, self.rng) / segment, payload)
+
+
+def _advance(seq: int, flags: str, payload: bytes) -> int:
+    return (seq + len(payload) + _seq_space(flags)) % (1 << 32)
 
 
 def _seq_space(flags: str) -> int:

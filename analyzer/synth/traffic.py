@@ -13,6 +13,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Any
 
 from analyzer.snapshot.schema import Snapshot, Socket, format_utc
 from analyzer.synth import packets
@@ -29,6 +30,7 @@ SPREAD_WINDOW = 20.0  # seconds; scenarios leave at least this much between snap
 
 Conversation = Callable[[Flow, int, int, random.Random], list[Frame]]
 Alter = Callable[[list[Frame]], list[Frame]]
+Visit = tuple[str, int, int, int, str, str]  # proto, family, clients, port, outcome, class
 
 CONVERSATIONS: dict[tuple[str, str], Conversation] = {
     ("tcp", "accepted"): packets.tcp_accepted,
@@ -161,7 +163,8 @@ class Traffic:
         return made
 
     def spread(self, proto: str, clients: list[str], server: str, port: int, start: float,
-               *, outcome: str, cls: str, window: float = SPREAD_WINDOW) -> None:
+               *, outcome: str, cls: str, window: float = SPREAD_WINDOW,
+               alter: Alter | None = None) -> None:
         """One conversation per client, started within ``window`` seconds (with jitter).
 
         At most 0.7 s apart, closer when ``--scale`` brings many clients, so that
@@ -170,7 +173,19 @@ class Traffic:
         every = min(0.7, window / max(1, len(clients)))
         for index, client in enumerate(clients):
             moment = start + index * every + self.rng.random() * every / 2
-            self.add(proto, client, server, port, moment, outcome=outcome, cls=cls)
+            self.add(proto, client, server, port, moment, outcome=outcome, cls=cls,
+                     alter=alter)
+
+    def visits(self, start: float, *rows: Visit) -> None:
+        """Each row's clients (times ``--scale``) visit the server, rows 0.2 s apart.
+
+        A row is (proto, family, clients, port, outcome, class); the server address is
+        the host's own of that family.
+        """
+        for index, (proto, family, count, port, outcome, cls) in enumerate(rows):
+            server = SERVER_V4 if family == 4 else SERVER_V6
+            self.spread(proto, self.clients(family, count), server, port, start + 0.2 * index,
+                        outcome=outcome, cls=cls)
 
     # ------------------------------------------------------------ result
 
@@ -186,20 +201,21 @@ class Traffic:
 # ---------------------------------------------------------------- socket shorthands
 
 
-def tcp_listen(address: str, port: int, *, v6only: bool | None = None, pid: int | None = None,
-               process: str | None = None, user: str | None = "root",
-               evidence: str = "") -> Socket:
-    family = 6 if ":" in address else 4
-    return Socket("tcp", family, address, port, state="LISTEN",
-                  v6only=v6only if family == 6 else None, pid=pid, process=process, user=user,
-                  evidence=evidence)
+def tcp_listen(address: str, port: int, **owner: Any) -> Socket:
+    """A TCP listener (LISTEN); ``owner``: v6only, pid, process, user, evidence."""
+    return _bound("tcp", "LISTEN", address, port, **owner)
 
 
-def udp_bound(address: str, port: int, *, v6only: bool | None = None, pid: int | None = None,
-              process: str | None = None, user: str | None = "root",
-              evidence: str = "") -> Socket:
+def udp_bound(address: str, port: int, **owner: Any) -> Socket:
+    """An unconnected UDP socket (UNCONN); ``owner`` as for `tcp_listen`."""
+    return _bound("udp", "UNCONN", address, port, **owner)
+
+
+def _bound(proto: str, state: str, address: str, port: int, *, v6only: bool | None = None,
+           pid: int | None = None, process: str | None = None, user: str | None = "root",
+           evidence: str = "") -> Socket:
     family = 6 if ":" in address else 4
-    return Socket("udp", family, address, port, state="UNCONN",
+    return Socket(proto, family, address, port, state=state,
                   v6only=v6only if family == 6 else None, pid=pid, process=process, user=user,
                   evidence=evidence)
 

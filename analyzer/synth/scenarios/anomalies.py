@@ -27,8 +27,9 @@ def anomalies(t: Traffic) -> None:
     nginx = t.listen(tcp_listen("::", 80, v6only=False, pid=1401, process="nginx",
                                 user="www-data", evidence=DIAG_EVIDENCE), True)
     t.snapshot(-5, [nginx], sources=SOCK_DIAG, defaults={"net.ipv6.bindv6only": 0})
-    t.spread("tcp", t.clients(4, 2), SERVER_V4, 80, 1.0, outcome="accepted", cls="v4-via-v6")
-    t.spread("tcp", t.clients(6, 1), SERVER_V6, 80, 1.2, outcome="accepted", cls="v6-native")
+    t.visits(1.0,
+             ("tcp", 4, 2, 80, "accepted", "v4-via-v6"),
+             ("tcp", 6, 1, 80, "accepted", "v6-native"))
     t.add("tcp", MAPPED_CLIENT, SERVER_V6, 80, 2.0, outcome="unanswered", cls="unanswered",
           anomaly="ipv4-mapped-on-wire")
     t.add("tcp", NAT64_CLIENT, SERVER_V6, 80, 2.5, outcome="accepted", cls="v6-native",

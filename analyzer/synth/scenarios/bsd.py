@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from analyzer.synth.scenarios.registry import scenario
-from analyzer.synth.traffic import SERVER_V4, SERVER_V6, Traffic, tcp_listen
+from analyzer.synth.traffic import Traffic, tcp_listen
 
 SOCKSTAT = {"sockets": "sockstat -46l text", "v6only": "sockstat tcp6/tcp46"}
 MACOS_NETSTAT = {"sockets": "netstat -an text", "v6only": "netstat tcp6/tcp46"}
@@ -20,16 +20,16 @@ def freebsd_v6only(t: Traffic) -> None:
     old = t.listen(tcp_listen("::", 8000, v6only=True, pid=812, process="python3.11",
                               user="www", evidence="sockstat tcp6"), False)
     t.snapshot(-5, [old], sources=SOCKSTAT, defaults={"net.inet6.ip6.v6only": 1})
-    t.spread("tcp", t.clients(4, 2), SERVER_V4, 8000, 1.0, outcome="refused", cls="refused")
-    t.spread("tcp", t.clients(6, 2), SERVER_V6, 8000, 1.2, outcome="accepted", cls="v6-native")
+    t.visits(1.0,
+             ("tcp", 4, 2, 8000, "refused", "refused"),
+             ("tcp", 6, 2, 8000, "accepted", "v6-native"))
     new = t.listen(tcp_listen("::", 8080, v6only=False, pid=1290, process="nginx",
                               user="www", evidence="sockstat tcp46"), True)
     t.snapshot(30, [old, new], sources=SOCKSTAT, defaults={"net.inet6.ip6.v6only": 0})
-    t.spread("tcp", t.clients(4, 3), SERVER_V4, 8080, 31.0, outcome="accepted",
-             cls="v4-via-v6")
-    t.spread("tcp", t.clients(6, 1), SERVER_V6, 8080, 31.5, outcome="accepted",
-             cls="v6-native")
-    t.spread("tcp", t.clients(4, 1), SERVER_V4, 8000, 32.0, outcome="refused", cls="refused")
+    t.visits(31.0,
+             ("tcp", 4, 3, 8080, "accepted", "v4-via-v6"),
+             ("tcp", 6, 1, 8080, "accepted", "v6-native"),
+             ("tcp", 4, 1, 8000, "refused", "refused"))
 
 
 @scenario("macos-tcp46", os="macos")
@@ -40,7 +40,8 @@ def macos_tcp46(t: Traffic) -> None:
                                evidence="netstat tcp46"), True)
     only6 = t.listen(tcp_listen("::", 5001, v6only=True, evidence="netstat tcp6"), False)
     t.snapshot(-5, [dual, only6], sources=MACOS_NETSTAT, defaults={"net.inet6.ip6.v6only": 0})
-    t.spread("tcp", t.clients(4, 3), SERVER_V4, 5000, 1.0, outcome="accepted", cls="v4-via-v6")
-    t.spread("tcp", t.clients(6, 2), SERVER_V6, 5000, 1.2, outcome="accepted", cls="v6-native")
-    t.spread("tcp", t.clients(4, 2), SERVER_V4, 5001, 1.4, outcome="refused", cls="refused")
-    t.spread("tcp", t.clients(6, 2), SERVER_V6, 5001, 1.6, outcome="accepted", cls="v6-native")
+    t.visits(1.0,
+             ("tcp", 4, 3, 5000, "accepted", "v4-via-v6"),
+             ("tcp", 6, 2, 5000, "accepted", "v6-native"),
+             ("tcp", 4, 2, 5001, "refused", "refused"),
+             ("tcp", 6, 2, 5001, "accepted", "v6-native"))

@@ -55,18 +55,14 @@ def hostile(t: Traffic) -> None:
     def tiny_fragments(frames: list[Frame]) -> list[Frame]:
         return fragmented(frames, FRAGMENT_SIZE, t.rng)
 
-    for index, client in enumerate(t.clients(4, 2)):
-        t.add("tcp", client, SERVER_V4, 80, 1.0 + index, outcome="accepted", cls="v4-via-v6",
-              alter=cut)
-    for index, client in enumerate(t.clients(6, 1)):
-        t.add("tcp", client, SERVER_V6, 80, 1.5 + index, outcome="accepted", cls="v6-native",
-              alter=with_bad_duplicate)
-    for index, client in enumerate(t.clients(4, 2)):
-        t.add("udp", client, SERVER_V4, 53, 4.0 + index, outcome="accepted", cls="v4-via-v6",
-              alter=tiny_fragments)
-    for index, client in enumerate(t.clients(6, 2)):
-        t.add("udp", client, SERVER_V6, 53, 4.5 + index, outcome="accepted", cls="v6-native",
-              alter=tiny_fragments)
+    t.spread("tcp", t.clients(4, 2), SERVER_V4, 80, 1.0, outcome="accepted", cls="v4-via-v6",
+             alter=cut)
+    t.spread("tcp", t.clients(6, 1), SERVER_V6, 80, 1.5, outcome="accepted", cls="v6-native",
+             alter=with_bad_duplicate)
+    t.spread("udp", t.clients(4, 2), SERVER_V4, 53, 4.0, outcome="accepted", cls="v4-via-v6",
+             alter=tiny_fragments)
+    t.spread("udp", t.clients(6, 2), SERVER_V6, 53, 4.5, outcome="accepted", cls="v6-native",
+             alter=tiny_fragments)
     end = max(frame.ts_ns for frame in t.frames)
     for index, (family, data) in enumerate(GARBAGE):
         t.frames.append(Frame(end + (index + 1) * SECOND, data, inbound=True, family=family))

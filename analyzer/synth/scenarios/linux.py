@@ -3,13 +3,7 @@
 from __future__ import annotations
 
 from analyzer.synth.scenarios.registry import scenario
-from analyzer.synth.traffic import (
-    SERVER_V4,
-    SERVER_V6,
-    Traffic,
-    established,
-    tcp_listen,
-)
+from analyzer.synth.traffic import SERVER_V4, SERVER_V6, Traffic, established, tcp_listen
 
 NETSTAT_TCP6 = "netstat tcp6 row cannot show v6only"
 NETSTAT_TCP = "netstat tcp row: AF_INET"
@@ -42,10 +36,11 @@ def seed_httpd(t: Traffic) -> None:
     ]
     t.snapshot(-5, sockets, sources=netstat_sources("netstat -natp"),
                defaults={"net.ipv6.bindv6only": None})
-    t.spread("tcp", t.clients(4, 4), SERVER_V4, 80, 1.0, outcome="accepted", cls="v4-via-v6")
-    t.spread("tcp", t.clients(6, 3), SERVER_V6, 80, 1.3, outcome="accepted", cls="v6-native")
-    t.spread("tcp", t.clients(4, 1), SERVER_V4, 22, 2.1, outcome="accepted", cls="v4-native")
-    t.spread("tcp", t.clients(6, 1), SERVER_V6, 22, 2.5, outcome="accepted", cls="v6-native")
+    t.visits(1.0,
+             ("tcp", 4, 4, 80, "accepted", "v4-via-v6"),
+             ("tcp", 6, 3, 80, "accepted", "v6-native"),
+             ("tcp", 4, 1, 22, "accepted", "v4-native"),
+             ("tcp", 6, 1, 22, "accepted", "v6-native"))
 
 
 @scenario("linux-bindv6only", os="linux")
@@ -61,10 +56,11 @@ def linux_bindv6only(t: Traffic) -> None:
     apache = t.listen(tcp_listen("::", 80, v6only=False, pid=911, process="apache2",
                                  evidence=DIAG_EVIDENCE), True)
     t.snapshot(-5, [apache, plain], sources=SOCK_DIAG, defaults={"net.ipv6.bindv6only": 1})
-    t.spread("tcp", t.clients(4, 3), SERVER_V4, 8080, 1.0, outcome="refused", cls="refused")
-    t.spread("tcp", t.clients(6, 2), SERVER_V6, 8080, 1.2, outcome="accepted", cls="v6-native")
-    t.spread("tcp", t.clients(4, 3), SERVER_V4, 80, 1.4, outcome="accepted", cls="v4-via-v6")
-    t.spread("tcp", t.clients(6, 2), SERVER_V6, 80, 1.6, outcome="accepted", cls="v6-native")
+    t.visits(1.0,
+             ("tcp", 4, 3, 8080, "refused", "refused"),
+             ("tcp", 6, 2, 8080, "accepted", "v6-native"),
+             ("tcp", 4, 3, 80, "accepted", "v4-via-v6"),
+             ("tcp", 6, 2, 80, "accepted", "v6-native"))
 
 
 @scenario("sshd-pattern", os="linux")
@@ -80,10 +76,10 @@ def sshd_pattern(t: Traffic) -> None:
                              evidence='ss printed "[::]:22"'), False)
     t.snapshot(-5, [v4, v6], sources={"sockets": "ss -tlnpe text", "v6only": "ss -e v6only"},
                defaults={"net.ipv6.bindv6only": 0})
-    t.spread("tcp", t.clients(4, 3), SERVER_V4, 22, 1.0, outcome="accepted", cls="v4-native")
-    t.spread("tcp", t.clients(6, 3), SERVER_V6, 22, 1.3, outcome="accepted", cls="v6-native")
-    t.spread("tcp", t.clients(4, 1), SERVER_V4, 23, 2.0, outcome="unanswered",
-             cls="unanswered")
+    t.visits(1.0,
+             ("tcp", 4, 3, 22, "accepted", "v4-native"),
+             ("tcp", 6, 3, 22, "accepted", "v6-native"),
+             ("tcp", 4, 1, 23, "unanswered", "unanswered"))
 
 
 @scenario("mapped-bind", os="linux")
@@ -99,10 +95,11 @@ def mapped_bind(t: Traffic) -> None:
     v6 = t.listen(tcp_listen(SERVER_V6, 5001, v6only=False, pid=3301, process="python3",
                              evidence=DIAG_EVIDENCE), False)
     t.snapshot(-5, [mapped, v6], sources=SOCK_DIAG, defaults={"net.ipv6.bindv6only": 0})
-    t.spread("tcp", t.clients(4, 3), SERVER_V4, 5000, 1.0, outcome="accepted", cls="v4-via-v6")
-    t.spread("tcp", t.clients(6, 2), SERVER_V6, 5000, 1.2, outcome="refused", cls="refused")
-    t.spread("tcp", t.clients(6, 2), SERVER_V6, 5001, 1.4, outcome="accepted", cls="v6-native")
-    t.spread("tcp", t.clients(4, 2), SERVER_V4, 5001, 1.6, outcome="refused", cls="refused")
+    t.visits(1.0,
+             ("tcp", 4, 3, 5000, "accepted", "v4-via-v6"),
+             ("tcp", 6, 2, 5000, "refused", "refused"),
+             ("tcp", 6, 2, 5001, "accepted", "v6-native"),
+             ("tcp", 4, 2, 5001, "refused", "refused"))
 
 
 @scenario("midstream", os="linux")
@@ -130,5 +127,6 @@ def midstream(t: Traffic) -> None:
               cls="v4-native", client_port=port)
     t.snapshot(-1, rows, sources=netstat_sources("netstat -tulpn"),
                defaults={"net.ipv6.bindv6only": None})
-    t.spread("tcp", t.clients(4, 1), SERVER_V4, 4243, 3.0, outcome="accepted", cls="v4-via-v6")
-    t.spread("tcp", t.clients(6, 1), SERVER_V6, 4243, 3.5, outcome="accepted", cls="v6-native")
+    t.visits(3.0,
+             ("tcp", 4, 1, 4243, "accepted", "v4-via-v6"),
+             ("tcp", 6, 1, 4243, "accepted", "v6-native"))

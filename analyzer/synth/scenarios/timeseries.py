@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from analyzer.synth.scenarios.linux import DIAG_EVIDENCE, SOCK_DIAG
 from analyzer.synth.scenarios.registry import scenario
-from analyzer.synth.traffic import SERVER_V4, SERVER_V6, Traffic, tcp_listen
+from analyzer.synth.traffic import Traffic, tcp_listen
 
 DEFAULTS: dict[str, int | None] = {"net.ipv6.bindv6only": 0}
 
@@ -22,13 +22,14 @@ def timeseries(t: Traffic) -> None:
     grafana = t.listen(tcp_listen("::", 9000, v6only=True, pid=7300, process="grafana",
                                   user="grafana", evidence=DIAG_EVIDENCE), False)
     t.snapshot(-1, [dev], sources=SOCK_DIAG, defaults=DEFAULTS)
-    t.spread("tcp", t.clients(4, 3), SERVER_V4, 8000, 1.0, outcome="accepted", cls="v4-via-v6")
-    t.spread("tcp", t.clients(6, 1), SERVER_V6, 8000, 3.0, outcome="accepted", cls="v6-native")
+    t.visits(1.0,
+             ("tcp", 4, 3, 8000, "accepted", "v4-via-v6"),
+             ("tcp", 6, 1, 8000, "accepted", "v6-native"))
     t.snapshot(59, [grafana], sources=SOCK_DIAG, defaults=DEFAULTS)
-    t.spread("tcp", t.clients(4, 2), SERVER_V4, 8000, 61.0, outcome="refused", cls="refused")
-    t.spread("tcp", t.clients(4, 2), SERVER_V4, 9000, 62.0, outcome="refused", cls="refused")
-    t.spread("tcp", t.clients(6, 2), SERVER_V6, 9000, 63.0, outcome="accepted", cls="v6-native")
-    t.spread("tcp", t.clients(4, 1), SERVER_V4, 7000, 80.0, outcome="accepted", cls="unmatched")
+    t.visits(61.0,
+             ("tcp", 4, 2, 8000, "refused", "refused"),
+             ("tcp", 4, 2, 9000, "refused", "refused"),
+             ("tcp", 6, 2, 9000, "accepted", "v6-native"),
+             ("tcp", 4, 1, 7000, "accepted", "unmatched"))
     t.snapshot(119, [dev, grafana], sources=SOCK_DIAG, defaults=DEFAULTS)
-    t.spread("tcp", t.clients(4, 2), SERVER_V4, 8000, 121.0, outcome="accepted",
-             cls="v4-via-v6")
+    t.visits(121.0, ("tcp", 4, 2, 8000, "accepted", "v4-via-v6"))

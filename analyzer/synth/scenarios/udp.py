@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from analyzer.synth.scenarios.registry import scenario
-from analyzer.synth.traffic import SERVER_V4, SERVER_V6, Traffic, udp_bound
+from analyzer.synth.traffic import Traffic, udp_bound
 
 SS_UDP = {"sockets": "ss -ulnpe text", "v6only": "ss -e v6only"}
 
@@ -22,10 +22,10 @@ def udp_dns(t: Traffic) -> None:
     only6 = t.listen(udp_bound("::", 5300, v6only=True, pid=655, process="unbound",
                                user="unbound", evidence='ss printed "[::]:5300"'), False)
     t.snapshot(-5, [named, only6], sources=SS_UDP, defaults={"net.ipv6.bindv6only": 0})
-    t.spread("udp", t.clients(4, 3), SERVER_V4, 53, 1.0, outcome="accepted", cls="v4-via-v6")
-    t.spread("udp", t.clients(6, 2), SERVER_V6, 53, 1.2, outcome="accepted", cls="v6-native")
-    t.spread("udp", t.clients(4, 2), SERVER_V4, 5300, 1.4, outcome="refused", cls="refused")
-    t.spread("udp", t.clients(6, 2), SERVER_V6, 5300, 1.6, outcome="accepted", cls="v6-native")
-    t.spread("udp", t.clients(6, 1), SERVER_V6, 5301, 2.0, outcome="refused", cls="refused")
-    t.spread("udp", t.clients(4, 1), SERVER_V4, 5400, 2.2, outcome="unanswered",
-             cls="unanswered")
+    t.visits(1.0,
+             ("udp", 4, 3, 53, "accepted", "v4-via-v6"),
+             ("udp", 6, 2, 53, "accepted", "v6-native"),
+             ("udp", 4, 2, 5300, "refused", "refused"),
+             ("udp", 6, 2, 5300, "accepted", "v6-native"),
+             ("udp", 6, 1, 5301, "refused", "refused"),
+             ("udp", 4, 1, 5400, "unanswered", "unanswered"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from analyzer.synth.scenarios.registry import scenario
-from analyzer.synth.traffic import SERVER_V4, SERVER_V6, Traffic, tcp_listen
+from analyzer.synth.traffic import Traffic, tcp_listen
 
 NETSTAT_ANO = {"sockets": "netstat -ano text", "v6only": "not shown by netstat"}
 BRACKETS = "netstat [::] row cannot show v6only"
@@ -22,8 +22,9 @@ def windows_smb(t: Traffic) -> None:
     v6 = t.listen(tcp_listen("::", 445, pid=4, process="System", user=None,
                              evidence=BRACKETS), False)
     t.snapshot(-5, [v4, v6], sources=NETSTAT_ANO)
-    t.spread("tcp", t.clients(4, 3), SERVER_V4, 445, 1.0, outcome="accepted", cls="v4-native")
-    t.spread("tcp", t.clients(6, 3), SERVER_V6, 445, 1.3, outcome="accepted", cls="v6-native")
+    t.visits(1.0,
+             ("tcp", 4, 3, 445, "accepted", "v4-native"),
+             ("tcp", 6, 3, 445, "accepted", "v6-native"))
 
 
 @scenario("windows-v6-alone", os="windows")
@@ -33,5 +34,6 @@ def windows_v6_alone(t: Traffic) -> None:
     v6 = t.listen(tcp_listen("::", 8080, pid=5120, process="service.exe", user=None,
                              evidence=BRACKETS), False)
     t.snapshot(-5, [v6], sources=NETSTAT_ANO)
-    t.spread("tcp", t.clients(4, 3), SERVER_V4, 8080, 1.0, outcome="refused", cls="refused")
-    t.spread("tcp", t.clients(6, 2), SERVER_V6, 8080, 1.3, outcome="accepted", cls="v6-native")
+    t.visits(1.0,
+             ("tcp", 4, 3, 8080, "refused", "refused"),
+             ("tcp", 6, 2, 8080, "accepted", "v6-native"))
