@@ -169,3 +169,18 @@ def test_cli_truncated_capture_warns(tmp_path, capsys):
     cut.write_bytes(data[: len(data) - 30])
     assert cli.main(["verify", str(cut), "--snapshot", str(DEMO / "netstat-tlnp.txt")]) == 0
     assert "truncated" in capsys.readouterr().err
+
+
+def test_cli_reads_our_snapshot_json_like_the_text(tmp_path, capsys):
+    from analyzer.snapshot import dump_snapshots
+
+    snapshots = load_snapshot_file(str(DEMO / "netstat-tlnp.txt"), "linux")
+    stored = tmp_path / "snap.json"
+    dump_snapshots(snapshots, stored)
+    results = []
+    for source in (stored, DEMO / "netstat-tlnp.txt"):
+        assert cli.main(["verify", str(DEMO / "demo.pcap"), "--snapshot", str(source),
+                         "--format", "json"]) == 0
+        data = json.loads(capsys.readouterr().out)
+        results.append([flow["class"] for flow in data["flows"]])
+    assert results[0] == results[1] and "v4-via-v6" in results[0]
