@@ -238,3 +238,21 @@ def test_community_id_seed_matches_communityid_package() -> None:
     expected = [oracle.calc(communityid.FlowTuple(6, C4, S4, 40000, 80)),
                 oracle.calc(communityid.FlowTuple(17, C6, S6, 5353, 53))]
     assert got == expected
+
+
+def test_text_columns_follow_rows_through_concat_take_and_merge() -> None:
+    communityid = pytest.importorskip("communityid")
+    from analyzer.flows.table import _merge_sorted
+
+    rows = [pkt(C4 if i % 2 else C6, 20000 + i, S4 if i % 2 else S6, 80, 100.0 - i,
+                flags=SYN) for i in range(300)]
+    frames = list(flows_from_batches([batch(rows)], None, flush_every=64))
+    assert len(frames) > 1
+    merged = _merge_sorted(list(flows_from_batches([batch(rows)], None, flush_every=64)))
+    for frame in (FlowFrame.concat(frames).take(np.arange(299, -1, -3)), merged):
+        oracle = communityid.CommunityID()
+        for rec in frame.to_records():
+            assert rec["client"] == (C4 if rec["client_port"] % 2 else C6)
+            assert rec["community_id"] == oracle.calc(communityid.FlowTuple(
+                6, rec["client"], rec["server"], rec["client_port"], 80))
+    assert merged.columns["first_ts_ns"].tolist() == sorted(merged.columns["first_ts_ns"])

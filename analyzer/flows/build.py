@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import numpy.typing as npt
 
 from analyzer._flowtable import RAW_FLOW_COLUMNS, format_addresses
 from analyzer.capture.columns import TUNNEL_NAMES
 from analyzer.flows import flowbits as fb
+from analyzer.flows.columns import ALL_COLUMNS
+from analyzer.flows.columnset import Derive, FlowColumns
 from analyzer.flows.community_id import community_ids
 from analyzer.flows.conn_state import conn_states
 from analyzer.flows.outcome import outcomes
@@ -15,8 +19,9 @@ from analyzer.flows.outcome import outcomes
 PROTO_NAMES = {fb.TCP: "tcp", fb.UDP: "udp"}
 
 
-def build_columns(raw: dict[str, np.ndarray] | None) -> dict[str, np.ndarray]:
-    """FlowFrame columns for raw flows (None: zero flows), rows sorted by first packet."""
+def build_columns(raw: dict[str, np.ndarray] | None) -> FlowColumns:
+    """FlowFrame columns for raw flows (None: zero flows), rows sorted by first packet.
+    The address text and Community ID columns are made when first read."""
     if raw is None:
         raw = {name: np.empty((0, *shape), dtype=dt) for name, (dt, shape) in
                RAW_FLOW_COLUMNS.items()}
@@ -24,11 +29,9 @@ def build_columns(raw: dict[str, np.ndarray] | None) -> dict[str, np.ndarray]:
     raw = {name: arr[order] for name, arr in raw.items()}
     family = raw["wire_family"]
     flags = raw["flow_flags"]
-    return {
+    arrays = {
         "proto": _names(raw["proto"], PROTO_NAMES, "<U3"),
-        "client": address_text(raw["client_addr"], family),
         "client_port": raw["client_port"],
-        "server": address_text(raw["server_addr"], family),
         "server_port": raw["server_port"],
         "wire_family": family,
         "outcome": outcomes(raw),
@@ -43,10 +46,6 @@ def build_columns(raw: dict[str, np.ndarray] | None) -> dict[str, np.ndarray]:
         "last_ts": raw["last_ts_ns"] / 1e9,
         "first_ts_ns": raw["first_ts_ns"],
         "last_ts_ns": raw["last_ts_ns"],
-        "community_id": community_ids(
-            raw["proto"], raw["client_addr"], raw["server_addr"], raw["client_port"],
-            raw["server_port"], family,
-        ),
         "vlan": raw["vlan"],
         "tunnel": _names(raw["tunnel"], dict(enumerate(TUNNEL_NAMES)), "<U4"),
         "midstream": fb.has(flags, fb.MIDSTREAM),
@@ -64,6 +63,27 @@ def build_columns(raw: dict[str, np.ndarray] | None) -> dict[str, np.ndarray]:
         ),
         "icmp_unreachable": fb.has(flags, fb.ICMP_UNREACH),
     }
+    return FlowColumns(arrays, DERIVED, ALL_COLUMNS)
+
+
+def _client_text(cols: Mapping[str, np.ndarray]) -> np.ndarray:
+    return address_text(cols["client_addr"], cols["wire_family"])
+
+
+def _server_text(cols: Mapping[str, np.ndarray]) -> np.ndarray:
+    return address_text(cols["server_addr"], cols["wire_family"])
+
+
+def _community_id(cols: Mapping[str, np.ndarray]) -> np.ndarray:
+    return community_ids(cols["proto_num"], cols["client_addr"], cols["server_addr"],
+                         cols["client_port"], cols["server_port"], cols["wire_family"])
+
+
+DERIVED: dict[str, Derive] = {
+    "client": _client_text,
+    "server": _server_text,
+    "community_id": _community_id,
+}
 
 
 def _names(codes: np.ndarray, names: dict[int, str], dtype: str) -> npt.NDArray[np.str_]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from analyzer.flows.build import build_columns
+from analyzer.flows.build import DERIVED, build_columns
 from analyzer.flows.columns import ALL_COLUMNS, OUTPUT_COLUMNS
+from analyzer.flows.columnset import FlowColumns, made_columns
 
 if TYPE_CHECKING:
     import pandas  # type: ignore[import-untyped]
@@ -18,17 +19,17 @@ if TYPE_CHECKING:
 class FlowFrame:
     """Flows as columns (see analyzer.flows.columns). Rows are in first-packet order."""
 
-    def __init__(self, columns: dict[str, np.ndarray]) -> None:
+    def __init__(self, columns: MutableMapping[str, np.ndarray]) -> None:
         missing = [name for name in ALL_COLUMNS if name not in columns]
         if missing:
             raise ValueError(f"FlowFrame: missing columns {missing}")
-        lengths = {len(arr) for arr in columns.values()}
+        lengths = {len(arr) for arr in made_columns(columns).values()}
         if len(lengths) > 1:
             raise ValueError(f"FlowFrame: columns of different lengths {sorted(lengths)}")
         self.columns = columns
 
     def __len__(self) -> int:
-        return len(self.columns["proto"])
+        return len(self.columns["proto_num"])
 
     def __repr__(self) -> str:
         return f"FlowFrame({len(self)} flows)"
@@ -39,16 +40,20 @@ class FlowFrame:
 
     @staticmethod
     def concat(frames: Sequence[FlowFrame]) -> FlowFrame:
+        """One frame of all flows; columns not made yet in some frame stay pending."""
         if not frames:
             return FlowFrame.empty()
         if len(frames) == 1:
             return frames[0]
-        return FlowFrame(
-            {name: np.concatenate([f.columns[name] for f in frames]) for name in ALL_COLUMNS}
-        )
+        made = [made_columns(f.columns) for f in frames]
+        common = [name for name in made[0] if all(name in m for m in made)]
+        arrays = {name: np.concatenate([m[name] for m in made]) for name in common}
+        return FlowFrame(FlowColumns(arrays, dict(DERIVED), ALL_COLUMNS))
 
     def take(self, rows: np.ndarray) -> FlowFrame:
         """The flows at `rows` (indices or a boolean mask)."""
+        if isinstance(self.columns, FlowColumns):
+            return FlowFrame(self.columns.rows(rows))
         return FlowFrame({name: arr[rows] for name, arr in self.columns.items()})
 
     def to_arrow(self, extras: bool = True) -> pyarrow.Table:

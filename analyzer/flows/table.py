@@ -15,7 +15,9 @@ import numpy as np
 
 from analyzer._flowtable import FlowTable
 from analyzer.errors import DualstackError
-from analyzer.flows.build import build_columns
+from analyzer.flows.build import DERIVED, build_columns
+from analyzer.flows.columns import ALL_COLUMNS
+from analyzer.flows.columnset import FlowColumns, made_columns
 from analyzer.flows.frame import FlowFrame
 
 NS = 1_000_000_000
@@ -94,9 +96,25 @@ def read_flows(
     frames = list(iter_flow_batches(sources, timeouts=timeouts, stats=stats))
     if len(frames) <= 1:
         return frames[0] if frames else FlowFrame.empty()
-    merged = FlowFrame.concat(frames)
-    order = np.lexsort((merged.columns["last_ts_ns"], merged.columns["first_ts_ns"]))
-    return merged.take(order)
+    return _merge_sorted(frames)
+
+
+def _merge_sorted(frames: list[FlowFrame]) -> FlowFrame:
+    """One frame in first-packet order; each frame's columns are dropped once copied, so
+    the peak is one copy of the flows plus one column."""
+    order = np.lexsort((
+        np.concatenate([f.columns["last_ts_ns"] for f in frames]),
+        np.concatenate([f.columns["first_ts_ns"] for f in frames]),
+    ))
+    made = [made_columns(f.columns) for f in frames]
+    names = [name for name in made[0] if all(name in m for m in made)]
+    del made
+    arrays: dict[str, np.ndarray] = {}
+    for name in names:
+        arrays[name] = np.concatenate([f.columns[name] for f in frames])[order]
+        for f in frames:
+            del f.columns[name]
+    return FlowFrame(FlowColumns(arrays, dict(DERIVED), ALL_COLUMNS))
 
 
 def _source_list(sources: Sources) -> list[str]:
