@@ -4,7 +4,8 @@
 ``{"listeners": [...], "flows": [...], "connections": [...], "anomalies": [...],
 "summary": {...}}``. Flows keep every column of `dualstack flows` and add ``id``
 (the flow's index, used as the flow reference everywhere), ``class``, ``listener``
-(a listener id or null), ``snapshot`` (the snapshot index or null) and ``reason``.
+(a listener id or null) with ``listener_socket``, ``listener_process`` and
+``listener_pid``, ``snapshot`` (the snapshot index or null) and ``reason``.
 """
 
 from __future__ import annotations
@@ -177,8 +178,12 @@ class Verdicts:
     def _add_verdict(self, record: dict[str, Any], index: int) -> dict[str, Any]:
         listener = int(self.flow_listener[index])
         snapshot = int(self.flow_snapshot[index])
+        taker = self.listeners[listener] if listener >= 0 else None
         record["class"] = str(self.flow_class[index])
         record["listener"] = listener if listener >= 0 else None
+        record["listener_socket"] = taker.label if taker else None
+        record["listener_process"] = taker.process if taker else None
+        record["listener_pid"] = taker.pid if taker else None
         record["snapshot"] = snapshot if snapshot >= 0 else None
         record["reason"] = str(self.flow_reason[index])
         return record
