@@ -31,14 +31,15 @@ NETSTAT_BSD_HEAD = (
 SS_HEAD = ("Netid State  Recv-Q Send-Q   Local Address:Port    Peer Address:Port Process\n")
 
 def render(snapshot: Snapshot, fmt: str) -> str:
-    """The snapshot's sockets as ``fmt`` prints them (a key of `RENDERERS`)."""
-    return RENDERERS[fmt](snapshot.sockets)
+    """The snapshot's sockets as ``fmt`` prints them on the snapshot's OS (`RENDERERS`)."""
+    return RENDERERS[fmt](snapshot.sockets, snapshot.os or "linux")
 
 
 # ---------------------------------------------------------------- net-tools netstat
 
 
-def _netstat_linux(sockets: list[Socket]) -> str:
+def _netstat_linux(sockets: list[Socket], os_name: str) -> str:
+    del os_name
     rows = [NETSTAT_LINUX_HEAD]
     for sock in sockets:
         proto = sock.proto + ("6" if sock.family == 6 else "")
@@ -62,7 +63,8 @@ def _linux_end(sock: Socket, local: bool) -> str:
 # ---------------------------------------------------------------- Windows netstat
 
 
-def _netstat_windows(sockets: list[Socket]) -> str:
+def _netstat_windows(sockets: list[Socket], os_name: str) -> str:
+    del os_name
     rows = [NETSTAT_WINDOWS_HEAD]
     for sock in sockets:
         state = {"LISTEN": "LISTENING"}.get(sock.state, sock.state)
@@ -73,7 +75,7 @@ def _netstat_windows(sockets: list[Socket]) -> str:
                   _windows_end(sock.remote_address, sock.remote_port or 0, sock.family))
         pid = sock.pid if sock.pid is not None else 0
         rows.append(f"  {sock.proto.upper():<6} {local:<22} {remote:<22} {state:<15} {pid}\n")
-    return "".join(rows)
+    return "".join(rows).replace("\n", "\r\n")  # cmd.exe output has CRLF line ends
 
 
 def _windows_end(address: str | None, port: int | None, family: int) -> str:
@@ -84,10 +86,10 @@ def _windows_end(address: str | None, port: int | None, family: int) -> str:
 # ---------------------------------------------------------------- BSD / macOS netstat
 
 
-def _netstat_bsd(sockets: list[Socket]) -> str:
+def _netstat_bsd(sockets: list[Socket], os_name: str) -> str:
     rows = [NETSTAT_BSD_HEAD]
     for sock in sockets:
-        proto = sock.proto + _bsd_suffix(sock)
+        proto = sock.proto + _bsd_suffix(sock, os_name)
         state = "" if sock.proto == "udp" else sock.state
         local = _bsd_end(sock.local_address, sock.local_port)
         remote = _bsd_end(sock.remote_address, sock.remote_port)
@@ -95,9 +97,10 @@ def _netstat_bsd(sockets: list[Socket]) -> str:
     return "".join(rows)
 
 
-def _bsd_suffix(sock: Socket) -> str:
+def _bsd_suffix(sock: Socket, os_name: str) -> str:
+    """tcp4/tcp6/tcp46 on FreeBSD and macOS; OpenBSD prints plain tcp for IPv4."""
     if sock.family == 4 or ipv4_of(sock.local_address):
-        return "4"
+        return "" if os_name == "openbsd" else "4"
     return "46" if sock.v6only is False else "6"
 
 
@@ -109,7 +112,8 @@ def _bsd_end(address: str | None, port: int | None) -> str:
 # ---------------------------------------------------------------- iproute2 ss
 
 
-def _ss(sockets: list[Socket]) -> str:
+def _ss(sockets: list[Socket], os_name: str) -> str:
+    del os_name
     rows = [SS_HEAD]
     for sock in sockets:
         local = _ss_end(sock, sock.local_address, sock.local_port)
@@ -136,7 +140,7 @@ def _ss_end(sock: Socket, address: str | None, port: int | None) -> str:
     return f"[{address}]:{where}"
 
 
-RENDERERS: dict[str, Callable[[list[Socket]], str]] = {
+RENDERERS: dict[str, Callable[[list[Socket], str], str]] = {
     "netstat-linux": _netstat_linux,
     "netstat-windows": _netstat_windows,
     "netstat-bsd": _netstat_bsd,

@@ -1,4 +1,4 @@
-"""FreeBSD and macOS hosts: netstat and sockstat print tcp4, tcp6 and tcp46."""
+"""FreeBSD, macOS and OpenBSD hosts: netstat and sockstat print tcp4, tcp6 and tcp46."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from analyzer.synth.traffic import Traffic, tcp_listen
 
 SOCKSTAT = {"sockets": "sockstat -46l text", "v6only": "sockstat tcp6/tcp46"}
 MACOS_NETSTAT = {"sockets": "netstat -an text", "v6only": "netstat tcp6/tcp46"}
+OPENBSD_NETSTAT = {"sockets": "netstat -an text", "v6only": "OpenBSD: always v6-only"}
 
 
 @scenario("freebsd-v6only", os="freebsd")
@@ -45,3 +46,22 @@ def macos_tcp46(t: Traffic) -> None:
              ("tcp", 6, 2, 5000, "accepted", "v6-native"),
              ("tcp", 4, 2, 5001, "refused", "refused"),
              ("tcp", 6, 2, 5001, "accepted", "v6-native"))
+
+
+@scenario("openbsd-separate", os="openbsd")
+def openbsd_separate(t: Traffic) -> None:
+    """OpenBSD never gives IPv4 to an AF_INET6 socket: 'tcp6 *.8080' refuses IPv4 while
+    'tcp *.80' beside 'tcp6 *.80' serves both families."""
+    t.text_format = "netstat-bsd"
+    web4 = t.listen(tcp_listen("0.0.0.0", 80, pid=3551, process="httpd", user="www",
+                               evidence="netstat tcp"), True)
+    web6 = t.listen(tcp_listen("::", 80, v6only=True, pid=3551, process="httpd", user="www",
+                               evidence="netstat tcp6"), False)
+    alone = t.listen(tcp_listen("::", 8080, v6only=True, pid=4410, process="node", user="app",
+                                evidence="netstat tcp6"), False)
+    t.snapshot(-5, [web4, web6, alone], sources=OPENBSD_NETSTAT)
+    t.visits(1.0,
+             ("tcp", 4, 3, 80, "accepted", "v4-native"),
+             ("tcp", 6, 2, 80, "accepted", "v6-native"),
+             ("tcp", 4, 2, 8080, "refused", "refused"),
+             ("tcp", 6, 2, 8080, "accepted", "v6-native"))
