@@ -148,15 +148,15 @@ def test_windows_ipv6_wildcard_is_v6only_by_default(corpus):
     assert (smb6.knowledge.accepts_ipv4, smb6.knowledge.known_from) == (False, "os-default")
 
 
-def test_freebsd_sockstat_tcp6_is_v6only(corpus):
-    path = corpus / "snapshots/inspec/cmd/sockstat"
-    snapshot = import_text(path.read_text(), str(path))
-    assert snapshot.os == "freebsd"
+@pytest.mark.parametrize("name", ["inspec/cmd/sockstat", "jc/freebsd12/netstat-an.out"])
+def test_freebsd_tcp6_is_v6only(corpus, name):
+    """FreeBSD prints tcp6 for a v6-only socket (tcp46 when it takes IPv4 too)."""
+    path = corpus / "snapshots" / name
+    snapshot = import_text(path.read_text(), str(path), os_name="freebsd")
     verdicts = verify(FlowFrame.empty(), [snapshot])
     sshd6 = listener(verdicts, 22, 6)
     assert (sshd6.knowledge.accepts_ipv4, sshd6.knowledge.known_from) == (False, "snapshot")
-    nfs6 = next(item for item in verdicts.listeners if item.local_port == 2049)
-    assert nfs6.knowledge.accepts_ipv4 is False
+    assert listener(verdicts, 22, 4).knowledge.accepts_ipv4 is True
 
 
 def test_freebsd_netstat_default_prior_when_flag_unknown():
