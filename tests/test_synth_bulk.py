@@ -17,6 +17,8 @@ from pathlib import Path
 import dpkt
 import pytest
 from floworacle import TSHARK, tshark_conversations
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from analyzer.cli import main
 from analyzer.errors import UsageError
@@ -126,6 +128,25 @@ def test_edge_mixes_keep_exact_counts(tmp_path: Path, packets: int, flows: int,
     parsed = dpkt_packets(path)
     assert len(parsed) == packets
     assert len({five_tuple(eth) for _, eth in parsed}) == flows
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(flows=st.integers(1, 300), extra=st.integers(0, 2_000), small=st.booleans(),
+       seed=st.integers(0, 2**31), ipv6=st.floats(0, 1), udp=st.floats(0, 0.9),
+       refused=st.floats(0, 0.1), vlan=st.floats(0, 1),
+       concurrency=st.integers(1, 500))
+def test_any_request_gives_exact_counts(tmp_path: Path, flows: int, extra: int, small: bool,
+                                        seed: int, ipv6: float, udp: float, refused: float,
+                                        vlan: float, concurrency: int) -> None:
+    path = tmp_path / "any.pcap"
+    mix = BulkMix(ipv6=ipv6, udp=udp, vlan=vlan, refused=refused, unanswered=0.0)
+    result = write_bulk(path, flows + extra, flows, small=small, seed=seed, mix=mix,
+                        concurrency=concurrency)
+    parsed = dpkt_packets(path)
+    assert len(parsed) == result.packets == flows + extra
+    assert len({five_tuple(eth) for _, eth in parsed}) == result.flows == flows
+    assert path.stat().st_size == result.bytes
 
 
 @pytest.mark.parametrize(("packets", "flows", "mix"), [

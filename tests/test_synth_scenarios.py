@@ -398,6 +398,14 @@ def test_cli_verify_exit_code_on_a_torn_capture(tmp_path: Path,
     assert code == 1
 
 
+def test_cli_all_writes_every_scenario(tmp_path: Path) -> None:
+    assert main(["synth", "all", "-o", str(tmp_path), "--format", "pcapng"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ALL
+    for name in ALL:
+        assert (tmp_path / name / "capture.pcapng").stat().st_size > 1000
+        assert truth_of(tmp_path / name)["flows"]
+
+
 @pytest.mark.parametrize("argv", [
     ["synth", "no-such-scenario", "-o", "x"],
     ["synth", "seed-httpd", "-o", "x", "--link", "raw", "--vlan", "5"],
