@@ -184,3 +184,20 @@ def test_cli_reads_our_snapshot_json_like_the_text(tmp_path, capsys):
         data = json.loads(capsys.readouterr().out)
         results.append([flow["class"] for flow in data["flows"]])
     assert results[0] == results[1] and "v4-via-v6" in results[0]
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "markdown", "html"])
+def test_empty_inputs_render(fmt):
+    """No flows and no listeners: every format still renders, with zero counts."""
+    from analyzer.flows import FlowFrame
+
+    verdicts = verify(FlowFrame.empty(), [])
+    text = render(verdicts, fmt)
+    assert "v4-via-v6" in text
+    if fmt == "json":
+        assert json.loads(text)["summary"]["flows"] == 0
+
+
+def test_cli_stdin_once(capsys):
+    assert cli.main(["verify", "-", "--snapshot", "-"]) == 2
+    assert "once" in capsys.readouterr().err

@@ -129,6 +129,8 @@ def run(args: argparse.Namespace) -> int:
     if not snapshot_files:
         raise UsageError("no --snapshot given (take one with 'dualstack collect', or pass "
                          "netstat/ss/lsof text)")
+    if captures.count("-") + snapshot_files.count("-") > 1:
+        raise UsageError("standard input ('-') can be read once only")
     if args.tolerance < 0:
         raise UsageError("--tolerance must not be negative")
     snapshots = [item for path in snapshot_files for item in load_snapshot_file(path, args.os)]
