@@ -55,6 +55,7 @@ class Archive:
     captures: list[Path] = field(default_factory=list)
     broken: dict[Path, tuple[str, int]] = field(default_factory=dict)  # path -> (type, offset)
     not_captures: list[Path] = field(default_factory=list)
+    extra_inputs: list[Path] = field(default_factory=list)  # named beside the directory
 
 
 def record_offsets(data: bytes) -> list[int]:
@@ -170,14 +171,19 @@ def reference(archive) -> pa.Table:
     return table.select(COMPARED).sort_by(ORDER)
 
 
-def batch(archive: Archive, outdir: Path, *extra: str, env: dict | None = None,
-          timeout: float = 240) -> subprocess.CompletedProcess[str]:
+def batch_argv(archive: Archive, outdir: Path, *extra: str) -> list[str]:
     argv = [sys.executable, "-m", "analyzer", "batch", str(archive.directory),
+            *map(str, archive.extra_inputs),
             "--snapshots", *map(str, archive.snapshots), "-o", str(outdir)]
     for address in HOST_ADDRS:
         argv += ["--host-addr", address]
-    return subprocess.run([*argv, *extra], capture_output=True, text=True, timeout=timeout,
-                          env={**ENV, **(env or {})}, cwd=ROOT)
+    return [*argv, *extra]
+
+
+def batch(archive: Archive, outdir: Path, *extra: str, env: dict | None = None,
+          timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(batch_argv(archive, outdir, *extra), capture_output=True, text=True,
+                          timeout=timeout, env={**ENV, **(env or {})}, cwd=ROOT)
 
 
 def batch_flows(outdir: Path) -> pa.Table:
@@ -294,6 +300,83 @@ def test_interrupted_run_resumed_gives_the_same_result(archive, reference, tmp_p
     check_complete(archive, outdir, reference)
     paths = [entry["path"] for entry in manifest_lines(outdir)]
     assert len(paths) == len(set(paths)) == total
+
+
+@pytest.fixture
+def stalling(archive, tmp_path) -> tuple[Archive, Path, bytes]:
+    """A copy of the archive whose last input is a FIFO nobody writes: the worker that
+    opens it waits there, after every other input is done (one worker, path order).
+    Returns the copy, the FIFO and the capture bytes that belong at its path."""
+    directory = tmp_path / "archive"
+    shutil.copytree(archive.directory, directory)
+    moved = {path: directory / path.relative_to(archive.directory) for path in archive.captures}
+    last_demo = max(path for path in archive.captures if path.parent.name == "web1")
+    content = moved[last_demo].read_bytes()
+    moved[last_demo].unlink()
+    fifo = tmp_path / "zz-arriving.pcap"
+    os.mkfifo(fifo)
+    copy = Archive(
+        directory, archive.reference, archive.snapshots,
+        captures=[moved[path] for path in archive.captures if path != last_demo] + [fifo],
+        broken={moved[path]: value for path, value in archive.broken.items()},
+        extra_inputs=[fifo],
+    )
+    return copy, fifo, content
+
+
+def _start_until_stalled(copy: Archive, outdir: Path, tmp_path: Path) -> subprocess.Popen:
+    with open(tmp_path / "batch.log", "w") as log:
+        process = subprocess.Popen(batch_argv(copy, outdir, "--workers", "1"), env=ENV, cwd=ROOT,
+                                   stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
+    manifest = outdir / "manifest.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        done = manifest.read_text().count("\n") if manifest.exists() else 0
+        if done == len(copy.captures) - 1:
+            return process
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    pytest.fail(f"the job did not reach the FIFO: {(tmp_path / 'batch.log').read_text()}")
+
+
+def _arrive(fifo: Path, content: bytes) -> None:
+    fifo.unlink()
+    fifo.write_bytes(content)
+
+
+def test_job_killed_mid_way_resumes_to_the_same_result(stalling, reference, tmp_path):
+    copy, fifo, content = stalling
+    outdir = tmp_path / "job"
+    process = _start_until_stalled(copy, outdir, tmp_path)
+    os.killpg(process.pid, signal.SIGKILL)  # the driver and its worker, mid-job
+    process.wait(timeout=30)
+    assert not (outdir / "flows").exists()
+    _arrive(fifo, content)
+    resumed = batch(copy, outdir, "--resume", "--workers", "2")
+    assert resumed.returncode == 1, resumed.stderr
+    assert "reading 1 input(s)" in resumed.stderr
+    check_complete(copy, outdir, reference)
+
+
+def test_killed_worker_is_reported_and_resume_finishes_the_job(stalling, reference, tmp_path):
+    copy, fifo, content = stalling
+    outdir = tmp_path / "job"
+    process = _start_until_stalled(copy, outdir, tmp_path)
+    workers = psutil.Process(process.pid).children()
+    assert len(workers) == 1
+    workers[0].kill()
+    assert process.wait(timeout=60) == 1
+    log = (tmp_path / "batch.log").read_text()
+    assert f"{fifo}: the worker failed" in log
+    summary = json.loads((outdir / "summary.json").read_text())
+    assert summary["batch"]["inputs_missing"] == [str(fifo)]
+    assert summary["batch"]["signature"] is None  # incomplete: --resume must not skip it
+    _arrive(fifo, content)
+    resumed = batch(copy, outdir, "--resume", "--workers", "2")
+    assert resumed.returncode == 1, resumed.stderr
+    assert "reading 1 input(s)" in resumed.stderr
+    check_complete(copy, outdir, reference)
 
 
 def test_unreadable_snapshot_is_a_usage_error(archive, tmp_path):
