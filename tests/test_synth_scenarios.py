@@ -182,6 +182,13 @@ def test_verify_names_the_anomalies_of_the_truth(tmp_path: Path, name: str) -> N
     assert got == want
 
 
+@pytest.mark.parametrize("seed", [21, 22])
+@pytest.mark.parametrize("name", ALL)
+def test_verify_gives_the_ground_truth_for_other_seeds_at_scale(tmp_path: Path, name: str,
+                                                                seed: int) -> None:
+    assert_verify_matches_truth(make(tmp_path, name, seed=seed, scale=3))
+
+
 @pytest.mark.parametrize("name", ALL)
 def test_tshark_finds_no_malformed_packet_and_documentation_addresses_only(
         tmp_path: Path, name: str) -> None:
