@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -37,10 +36,6 @@ from analyzer.flows import FlowFrame, Timeouts
 from analyzer.flows.build import build_columns
 from analyzer.snapshot import Snapshot
 from analyzer.verdict import DEFAULT_TOLERANCE_S, verify
-
-# Test hook: after this many inputs are finished, the job interrupts itself (SIGINT),
-# exactly as a Ctrl-C there would.
-STOP_AFTER_ENV = "DUALSTACK_BATCH_STOP_AFTER"
 
 
 @dataclass
@@ -120,7 +115,6 @@ def _read_inputs(
     if not todo:
         return
     progress = Progress(len(todo), sum(item.size for item in todo), stream=stream)
-    stop_after = int(os.environ.get(STOP_AFTER_ENV, "0") or 0)
     tasks = [FileTask(item, options.timeouts) for item in todo]
     with make_engine(options.workers, options.scheduler) as engine:
         print(f"batch: reading {len(todo)} input(s) on {engine.description}", file=stream)
@@ -134,8 +128,6 @@ def _read_inputs(
                 entry = _record(options.outdir, manifest, outcome)
                 result.read += 1
                 progress.done(packets=entry.packets, size=entry.size, failed=bool(entry.error))
-                if stop_after and result.read >= stop_after:
-                    os.kill(os.getpid(), signal.SIGINT)
         finally:
             progress.close()
 
