@@ -32,7 +32,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from netlab import Host, Lab  # noqa: E402
+from netlab import Host, Lab  # type: ignore[import-not-found]  # noqa: E402
 
 APACHE = "/usr/sbin/apache2"
 MODULES = Path("/usr/lib/apache2/modules")
