@@ -3,8 +3,8 @@
 In network namespaces (tests/netlab.py), for net.ipv6.bindv6only 0 and 1: Apache httpd
 (`Listen 80`), Python sockets with every v6only combination, a mapped bind, a specific
 IPv6 bind, a UDP echo service, a closed port and a port behind an nftables DROP.
-Real clients connect over IPv4 and IPv6; tcpdump captures (pcap, pcapng via editcap,
-and `-i any`, which writes SLL2); snapshots come from our collector and from
+Real clients connect over IPv4 and IPv6; tcpdump captures pcap and `-i any` (SLL2),
+dumpcap captures pcapng; snapshots come from our collector and from
 netstat / ss / ss -e / lsof text. The oracle is the kernel: what the clients saw
 (connected, refused, timed out) and which socket the server's accept()/recvfrom()
 got each peer on.
@@ -16,6 +16,7 @@ import importlib.util
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -154,12 +155,23 @@ def _snapshots(lab, pids: list[int]) -> dict[str, list]:
     return out
 
 
-def _captures(tmp: Path, raw: dict[str, Path]) -> dict[str, Path]:
-    pcapng = tmp / "veth.pcapng"
-    subprocess.run(["editcap", "-F", "pcapng", str(raw["veth"]), str(pcapng)], check=True)
-    assert pcapng.read_bytes()[:4] == bytes.fromhex("0a0d0d0a")
+def start_dumpcap(lab, path: Path):
+    """Wireshark's dumpcap writes pcapng itself (tcpdump writes classic pcap only)."""
+    process = lab.server.popen(["dumpcap", "-q", "-i", lab.server.iface, "-s", "2048",
+                                "-B", "4", "-w", str(path)])
+    deadline = time.monotonic() + 10
+    while not (path.exists() and path.stat().st_size > 0):
+        assert process.poll() is None and time.monotonic() < deadline, "dumpcap did not start"
+        time.sleep(0.05)
+    time.sleep(0.3)
+    return process
+
+
+def _captures(raw: dict[str, Path]) -> dict[str, Path]:
+    assert raw["veth"].read_bytes()[:4] == bytes.fromhex("d4c3b2a1")
+    assert raw["pcapng"].read_bytes()[:4] == bytes.fromhex("0a0d0d0a")
     assert int.from_bytes(raw["any"].read_bytes()[20:24], "little") == 276  # LINKTYPE_LINUX_SLL2
-    return {"pcap": raw["veth"], "pcapng": pcapng, "any-sll2": raw["any"]}
+    return {"pcap": raw["veth"], "pcapng": raw["pcapng"], "any-sll2": raw["any"]}
 
 
 def _run_lab(lab, tmp: Path, bindv6only: int):
@@ -172,8 +184,8 @@ def _run_lab(lab, tmp: Path, bindv6only: int):
                               stdin=subprocess.PIPE)
     flags = json.loads(server.stdout.readline())
     snapshots = _snapshots(lab, [apache.pid, server.pid])
-    raw = {"veth": tmp / "veth.pcap", "any": tmp / "any.pcap"}
-    dumps = [make_demo.start_tcpdump(lab.server, raw["veth"]),
+    raw = {"veth": tmp / "veth.pcap", "any": tmp / "any.pcap", "pcapng": tmp / "veth.pcapng"}
+    dumps = [make_demo.start_tcpdump(lab.server, raw["veth"]), start_dumpcap(lab, raw["pcapng"]),
              make_demo.start_tcpdump(lab.server, raw["any"], "-y", "LINUX_SLL2", iface="any")]
     observed = json.loads(lab.client.run([sys.executable, "-c", CLIENT,
                                           json.dumps(_targets())], timeout=120).stdout)
@@ -181,7 +193,7 @@ def _run_lab(lab, tmp: Path, bindv6only: int):
         make_demo.stop(dump)
     server.stdin.close()
     taken = json.loads(server.stdout.readline())
-    return flags, snapshots, _captures(tmp, raw), _expected(observed, taken)
+    return flags, snapshots, _captures(raw), _expected(observed, taken)
 
 
 def _truth(flags: dict[str, bool | None], port: int) -> bool:
