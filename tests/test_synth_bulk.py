@@ -106,6 +106,22 @@ def test_our_flow_table_agrees(tmp_path: Path) -> None:
     assert sum(r["packets_c2s"] + r["packets_s2c"] for r in records) == 12_000
 
 
+def test_chunks_follow_each_other_with_the_gap(tmp_path: Path) -> None:
+    path = tmp_path / "gap.pcap"
+    write_bulk(path, 4_000, 400, seed=6, concurrency=100, chunk_gap_s=61.0)
+    packets = dpkt_packets(path)
+    spans: dict[tuple[object, ...], list[float]] = {}
+    for ts, eth in packets:
+        spans.setdefault(five_tuple(eth), []).append(ts)
+    starts = sorted(min(times) for times in spans.values())
+    ends = sorted(max(times) for times in spans.values())
+    times = [ts for ts, _ in packets]
+    gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+    assert sorted(gaps)[-3:] == pytest.approx([61.0] * 3, abs=0.01)  # 4 chunks, 3 gaps
+    for group in range(3):  # chunk k's 100 flows all end before chunk k+1's start
+        assert ends[100 * group + 99] < starts[100 * (group + 1)]
+
+
 def test_same_seed_same_bytes(tmp_path: Path) -> None:
     digests = []
     for name, seed in (("a", 9), ("b", 9), ("c", 10)):

@@ -5,7 +5,7 @@
                     [--link ethernet|sll2|raw|null] [--vlan ID] [--scale N]
     dualstack synth all -o DIR            (every scenario, one subdirectory each)
     dualstack synth bulk -o FILE --packets N --flows M [--mix ipv6=0.4,udp=0.25,...]
-                    [--small] [--seed N] [--concurrency C] [--nano]
+                    [--small] [--seed N] [--concurrency C] [--chunk-gap S] [--nano]
 
 A scenario directory holds capture.pcap (or .pcapng), snapshots.jsonl and truth.json,
 the class every flow must get and the verdict every listener must get; check them
@@ -52,6 +52,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     bulk.add_argument("--small", action="store_true", help="tiny payloads (~80-byte packets)")
     bulk.add_argument("--concurrency", type=int, default=10_000, metavar="C",
                       help="flows open at the same time (default 10000)")
+    bulk.add_argument("--chunk-gap", type=float, default=0.0, metavar="SECONDS",
+                      help="silence between groups of --concurrency flows (default 0)")
     bulk.add_argument("--nano", action="store_true", help="nanosecond pcap timestamps")
 
 
@@ -102,7 +104,7 @@ def _bulk(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     result = write_bulk(args.output, args.packets, args.flows, small=args.small,
                         seed=args.seed, mix=args.mix, concurrency=args.concurrency,
-                        nano=args.nano)
+                        nano=args.nano, chunk_gap_s=args.chunk_gap)
     seconds = time.perf_counter() - started
     print(f"{args.output}: {result.packets} packets, {result.flows} flows, "
           f"{result.bytes} bytes in {seconds:.1f} s", file=sys.stderr)

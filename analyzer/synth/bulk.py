@@ -256,12 +256,13 @@ class BulkWriter:
     """Writes the planned flows chunk by chunk; see the module docstring."""
 
     def __init__(self, path: Path, plan: FlowPlan, *, small: bool, seed: int,
-                 concurrency: int, nano: bool) -> None:
+                 concurrency: int, nano: bool, chunk_gap_s: float = 0.0) -> None:
         self.path = path
         self.plan = plan
         self.small = small
         self.concurrency = max(1, concurrency)
         self.nano = nano
+        self.chunk_gap_us = round(chunk_gap_s * 1_000_000)
         self.rng = np.random.default_rng([seed, 1])
         self.pattern = PayloadPattern(np.random.default_rng([seed, 2]))
         self.clock_us = 1_767_225_600 * 1_000_000 + (seed % 86400) * 1_000_000
@@ -274,6 +275,8 @@ class BulkWriter:
             out.write(self._file_header())
             flows = len(self.plan.count)
             for first in range(0, flows, self.concurrency):
+                if first:
+                    self.clock_us += self.chunk_gap_us
                 chunk = self._chunk_packets(first, min(flows, first + self.concurrency))
                 for start in range(0, len(chunk), SLICE_PACKETS):
                     self._write_slice(out, chunk, start, min(len(chunk), start + SLICE_PACKETS))
@@ -513,17 +516,20 @@ def _record_times(times_us: I64, nano: bool) -> I64:
 
 def write_bulk(path: str | Path, packets: int, flows: int, *, small: bool = False,
                seed: int = 0, mix: BulkMix | str | None = None, concurrency: int = 10_000,
-               nano: bool = False) -> BulkResult:
+               nano: bool = False, chunk_gap_s: float = 0.0) -> BulkResult:
     """Write a pcap of exactly ``packets`` packets in exactly ``flows`` flows.
 
-    ``concurrency`` flows are open at a time (memory and the reader's flow table see
-    that many); ``mix`` is a `BulkMix` or its ``--mix`` text; the same seed gives the
-    same bytes.
+    Flows are made ``concurrency`` at a time: a chunk's flows all start and end before
+    the next chunk's begin, packets ~5 us apart. ``chunk_gap_s`` seconds of silence
+    between chunks (longer than a flow table's idle timeouts, e.g. 61 for Zeek's UDP
+    minute) let every chunk's flows expire before the next, so a reader holds at most
+    ``concurrency`` flows whatever the file's length. ``mix`` is a `BulkMix` or its
+    ``--mix`` text; the same arguments give the same bytes.
     """
     chosen = BulkMix.parse(mix) if isinstance(mix, str) else (mix or BulkMix())
     chosen.check()
     rng = np.random.default_rng([seed, 0])
     plan = plan_flows(packets, flows, chosen, rng)
     writer = BulkWriter(Path(path), plan, small=small, seed=seed, concurrency=concurrency,
-                        nano=nano)
+                        nano=nano, chunk_gap_s=chunk_gap_s)
     return writer.write()
