@@ -8,6 +8,7 @@ TCP flags, timestamps).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import subprocess
 import sys
@@ -115,8 +116,8 @@ def test_chunks_follow_each_other_with_the_gap(tmp_path: Path) -> None:
         spans.setdefault(five_tuple(eth), []).append(ts)
     starts = sorted(min(times) for times in spans.values())
     ends = sorted(max(times) for times in spans.values())
-    times = [ts for ts, _ in packets]
-    gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+    moments = [ts for ts, _ in packets]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(moments)]
     assert sorted(gaps)[-3:] == pytest.approx([61.0] * 3, abs=0.01)  # 4 chunks, 3 gaps
     for group in range(3):  # chunk k's 100 flows all end before chunk k+1's start
         assert ends[100 * group + 99] < starts[100 * (group + 1)]
