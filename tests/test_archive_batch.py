@@ -323,9 +323,15 @@ def _start_until_stalled(copy: Archive, outdir: Path, tmp_path: Path) -> subproc
     pytest.fail(f"the job did not reach the FIFO: {(tmp_path / 'batch.log').read_text()}")
 
 
-def _arrive(fifo: Path, content: bytes) -> None:
+def _arrive_and_resume(copy: Archive, fifo: Path, content: bytes, outdir: Path,
+                       reference: pa.Table) -> None:
+    """The stalled input arrives; --resume reads it alone and the result is complete."""
     fifo.unlink()
     fifo.write_bytes(content)
+    resumed = batch(copy, outdir, "--resume", "--workers", "2")
+    assert resumed.returncode == 1, resumed.stderr
+    assert "reading 1 input(s)" in resumed.stderr
+    check_complete(copy, outdir, reference)
 
 
 def test_job_killed_mid_way_resumes_to_the_same_result(stalling, reference, tmp_path):
@@ -335,11 +341,7 @@ def test_job_killed_mid_way_resumes_to_the_same_result(stalling, reference, tmp_
     os.killpg(process.pid, signal.SIGKILL)  # the driver and its worker, mid-job
     process.wait(timeout=30)
     assert not (outdir / "flows").exists()
-    _arrive(fifo, content)
-    resumed = batch(copy, outdir, "--resume", "--workers", "2")
-    assert resumed.returncode == 1, resumed.stderr
-    assert "reading 1 input(s)" in resumed.stderr
-    check_complete(copy, outdir, reference)
+    _arrive_and_resume(copy, fifo, content, outdir, reference)
 
 
 def test_ctrl_c_stops_the_job_at_once_and_resume_finishes_it(stalling, reference, tmp_path):
@@ -354,11 +356,7 @@ def test_ctrl_c_stops_the_job_at_once_and_resume_finishes_it(stalling, reference
                    for worker in workers)
     assert len(manifest_lines(outdir)) == len(copy.captures) - 1
     assert not (outdir / "flows").exists()
-    _arrive(fifo, content)
-    resumed = batch(copy, outdir, "--resume", "--workers", "2")
-    assert resumed.returncode == 1, resumed.stderr
-    assert "reading 1 input(s)" in resumed.stderr
-    check_complete(copy, outdir, reference)
+    _arrive_and_resume(copy, fifo, content, outdir, reference)
     paths = [entry["path"] for entry in manifest_lines(outdir)]
     assert len(paths) == len(set(paths)) == len(copy.captures)
 
@@ -376,11 +374,7 @@ def test_killed_worker_is_reported_and_resume_finishes_the_job(stalling, referen
     summary = json.loads((outdir / "summary.json").read_text())
     assert summary["batch"]["inputs_missing"] == [str(fifo)]
     assert summary["batch"]["signature"] is None  # incomplete: --resume must not skip it
-    _arrive(fifo, content)
-    resumed = batch(copy, outdir, "--resume", "--workers", "2")
-    assert resumed.returncode == 1, resumed.stderr
-    assert "reading 1 input(s)" in resumed.stderr
-    check_complete(copy, outdir, reference)
+    _arrive_and_resume(copy, fifo, content, outdir, reference)
 
 
 def test_unreadable_snapshot_is_a_usage_error(archive, tmp_path):

@@ -22,7 +22,6 @@ import sys
 from pathlib import Path
 
 from analyzer.errors import UsageError
-from analyzer.flows import Timeouts
 from analyzer.snapshot.schema import OS_NAMES
 from analyzer.verdict import DEFAULT_TOLERANCE_S
 
@@ -51,18 +50,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE_S, metavar="S",
                         help="a snapshot taken up to S seconds after a flow started is "
                              f"still valid for it (default {DEFAULT_TOLERANCE_S:g})")
-    defaults = Timeouts()
-    parser.add_argument("--tcp-timeout", type=float, default=defaults.tcp, metavar="S",
-                        help=f"TCP inactivity timeout in seconds (default {defaults.tcp:g})")
-    parser.add_argument("--udp-timeout", type=float, default=defaults.udp, metavar="S",
-                        help=f"UDP inactivity timeout in seconds (default {defaults.udp:g})")
 
 
 def run(args: argparse.Namespace) -> int:
     from analyzer.archive.pipeline import BatchOptions, run_batch  # pyarrow: only when used
 
-    if args.tcp_timeout <= 0 or args.udp_timeout <= 0:
-        raise UsageError("timeouts must be positive")
     if args.tolerance < 0:
         raise UsageError("--tolerance must not be negative")
     options = BatchOptions(
@@ -75,7 +67,6 @@ def run(args: argparse.Namespace) -> int:
         os=args.os,
         host_addrs=args.host_addr,
         tolerance_s=args.tolerance,
-        timeouts=Timeouts(tcp=args.tcp_timeout, udp=args.udp_timeout),
     )
     result = run_batch(options)
     if result.nothing_to_do:
