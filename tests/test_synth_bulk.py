@@ -193,6 +193,20 @@ def test_cli_bulk(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["synth", "bulk", "-o", str(path), "--packets", "2000"]) == 2
 
 
+def test_cli_bulk_to_standard_output_feeds_dualstack_flows() -> None:
+    command = [sys.executable, "-m", "analyzer"]
+    writer = subprocess.Popen([*command, "synth", "bulk", "-o", "-", "--packets", "3000",
+                               "--flows", "120", "--seed", "8"], stdout=subprocess.PIPE)
+    assert writer.stdout is not None
+    reader = subprocess.run([*command, "flows", "-", "--format", "jsonl"], stdin=writer.stdout,
+                            capture_output=True, text=True, timeout=120, check=False)
+    writer.stdout.close()
+    assert writer.wait(timeout=60) == 0 and reader.returncode == 0, reader.stderr
+    records = [json.loads(line) for line in reader.stdout.splitlines()]
+    assert len(records) == 120
+    assert sum(r["packets_c2s"] + r["packets_s2c"] for r in records) == 3000
+
+
 PEAK_RSS = """
 import json, resource, sys
 from analyzer.synth.bulk import write_bulk

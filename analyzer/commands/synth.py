@@ -4,7 +4,7 @@
     dualstack synth SCENARIO -o DIR [--seed N] [--format pcap|pcapng]
                     [--link ethernet|sll2|raw|null] [--vlan ID] [--scale N]
     dualstack synth all -o DIR            (every scenario, one subdirectory each)
-    dualstack synth bulk -o FILE --packets N --flows M [--mix ipv6=0.4,udp=0.25,...]
+    dualstack synth bulk -o FILE|- --packets N --flows M [--mix ipv6=0.4,udp=0.25,...]
                     [--small] [--seed N] [--concurrency C] [--chunk-gap S] [--nano]
 
 A scenario directory holds capture.pcap (or .pcapng), snapshots.jsonl and truth.json,

@@ -20,6 +20,7 @@ chunk and slice sizes, not on the file size.
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import BinaryIO
@@ -271,16 +272,23 @@ class BulkWriter:
         self.count = 0
 
     def write(self) -> BulkResult:
-        with open(self.path, "wb") as out:
-            out.write(self._file_header())
-            flows = len(self.plan.count)
-            for first in range(0, flows, self.concurrency):
-                if first:
-                    self.clock_us += self.chunk_gap_us
-                chunk = self._chunk_packets(first, min(flows, first + self.concurrency))
-                for start in range(0, len(chunk), SLICE_PACKETS):
-                    self._write_slice(out, chunk, start, min(len(chunk), start + SLICE_PACKETS))
+        if str(self.path) == "-":
+            self._write_to(sys.stdout.buffer)
+            sys.stdout.buffer.flush()
+        else:
+            with open(self.path, "wb") as out:
+                self._write_to(out)
         return BulkResult(self.count, len(self.plan.count), self.written)
+
+    def _write_to(self, out: BinaryIO) -> None:
+        out.write(self._file_header())
+        flows = len(self.plan.count)
+        for first in range(0, flows, self.concurrency):
+            if first:
+                self.clock_us += self.chunk_gap_us
+            chunk = self._chunk_packets(first, min(flows, first + self.concurrency))
+            for start in range(0, len(chunk), SLICE_PACKETS):
+                self._write_slice(out, chunk, start, min(len(chunk), start + SLICE_PACKETS))
 
     def _file_header(self) -> bytes:
         magic = 0xA1B23C4D if self.nano else 0xA1B2C3D4
@@ -517,7 +525,7 @@ def _record_times(times_us: I64, nano: bool) -> I64:
 def write_bulk(path: str | Path, packets: int, flows: int, *, small: bool = False,
                seed: int = 0, mix: BulkMix | str | None = None, concurrency: int = 10_000,
                nano: bool = False, chunk_gap_s: float = 0.0) -> BulkResult:
-    """Write a pcap of exactly ``packets`` packets in exactly ``flows`` flows.
+    """Write a pcap of exactly ``packets`` packets in exactly ``flows`` flows ("-": stdout).
 
     Flows are made ``concurrency`` at a time: a chunk's flows all start and end before
     the next chunk's begin, packets ~5 us apart. ``chunk_gap_s`` seconds of silence
