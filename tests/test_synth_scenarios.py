@@ -293,6 +293,16 @@ def test_every_format_link_and_vlan(tmp_path: Path, name: str, fmt: str, link: s
     assert _dpkt_format(capture) == fmt
 
 
+@pytest.mark.parametrize(("name", "inet6"), [("macos-tcp46", "30"), ("freebsd-v6only", "28"),
+                                             ("openbsd-separate", "24")])
+def test_bsd_null_link_carries_each_os_af_inet6(tmp_path: Path, name: str, inet6: str) -> None:
+    directory = make(tmp_path, name, "pcapng", "null")
+    rows = tshark_fields(capture_of(directory), *CHECK_FIELDS, "null.family", "ipv6.src")
+    assert malformed_frames(rows) == []
+    assert {(row[3], bool(row[4])) for row in rows} == {("2", False), (inet6, True)}
+    assert_verify_matches_truth(directory)
+
+
 def _dpkt_format(capture: Path) -> str:
     with capture.open("rb") as handle:
         try:
