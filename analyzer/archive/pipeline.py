@@ -72,31 +72,46 @@ class BatchResult:
 
 
 def run_batch(options: BatchOptions, stderr: TextIO | None = None) -> BatchResult:
+    """Run the whole job (see the module docstring); diagnostics go to `stderr`."""
     stream = stderr if stderr is not None else sys.stderr
-    found = discover(options.archives)
-    if not found.files:
-        raise UsageError("no capture found in " + " ".join(options.archives))
-    if found.skipped:
-        print(f"batch: {len(found.skipped)} file(s) that are not captures skipped "
-              f"(first: {found.skipped[0]})", file=stream)
+    files = _discover(options.archives, stream)
     snapshots = load_snapshots(options.snapshot_files, options.os)
-    options.outdir.mkdir(parents=True, exist_ok=True)
-    if not options.resume:
-        clear_parts(options.outdir)
-    manifest = Manifest(options.outdir, resume=options.resume)
-    result = BatchResult(inputs=len(found.files))
-    todo = [item for item in found.files if manifest.finished(item) is None]
-    result.resumed = len(found.files) - len(todo)
-    signature = job_signature(options, found.files, manifest)
-    if options.resume and not todo and _last_signature(options.outdir) == signature:
+    manifest = _open_manifest(options)
+    result = BatchResult(inputs=len(files))
+    todo = [item for item in files if manifest.finished(item) is None]
+    result.resumed = len(files) - len(todo)
+    if options.resume and not todo and _outputs_current(options, files, manifest):
         result.nothing_to_do = True
-        result.failed = _failures(manifest, found.files)
+        result.failed = _failures(manifest, files)
         return result
     started = time.perf_counter()
     _read_inputs(options, todo, manifest, result, stream)
     result.seconds["read"] = round(time.perf_counter() - started, 3)
-    _finish(options, found.files, manifest, snapshots, result, stream)
+    _finish(options, files, manifest, snapshots, result, stream)
     return result
+
+
+def _discover(archives: Sequence[str], stream: TextIO) -> list[InputFile]:
+    found = discover(archives)
+    if not found.files:
+        raise UsageError("no capture found in " + " ".join(archives))
+    if found.skipped:
+        print(f"batch: {len(found.skipped)} file(s) that are not captures skipped "
+              f"(first: {found.skipped[0]})", file=stream)
+    return found.files
+
+
+def _open_manifest(options: BatchOptions) -> Manifest:
+    """The manifest to append to; without resume, a fresh one and no stored parts."""
+    options.outdir.mkdir(parents=True, exist_ok=True)
+    if not options.resume:
+        clear_parts(options.outdir)
+    return Manifest(options.outdir, resume=options.resume)
+
+
+def _outputs_current(options: BatchOptions, files: list[InputFile], manifest: Manifest) -> bool:
+    """The outputs were written by a complete run over exactly these inputs and settings."""
+    return _last_signature(options.outdir) == job_signature(options, files, manifest)
 
 
 def load_snapshots(paths: Sequence[str], os_name: str | None) -> list[Snapshot]:
