@@ -177,3 +177,17 @@ def test_resume_reads_again_only_the_inputs_that_changed(tmp_path):
     assert sorted(e["path"] for e in after) == sorted(map(str, pieces))  # no duplicate
     changed = next(e for e in after if e["path"] == str(pieces[1]))
     assert changed["hash"] == before[str(pieces[0])]["hash"] != before[str(pieces[1])]["hash"]
+
+
+def test_resume_with_other_settings_judges_again_without_reading(tmp_path):
+    _pieces(tmp_path / "archive")
+    snapshots = [str(p) for p in sorted(DEMO.glob("*.txt"))]
+    options = BatchOptions([str(tmp_path / "archive")], snapshots, tmp_path / "out", workers=1,
+                           host_addrs=["192.0.2.1"])
+    run_batch(options, io.StringIO())
+    options.resume, options.host_addrs = True, ["192.0.2.1", "2001:db8::1"]
+    again = run_batch(options, io.StringIO())
+    assert (again.read, again.nothing_to_do) == (0, False)
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["hosts"][0]["addresses"] == ["192.0.2.1", "2001:db8::1"]
+    assert run_batch(options, io.StringIO()).nothing_to_do
