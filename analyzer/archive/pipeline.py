@@ -183,6 +183,8 @@ def _finish(
         piece = load_piece(options.outdir, entry) if entry is not None else None
         if piece is not None:
             pieces.append(piece)
+    print(f"batch: joining the flows of {len(pieces)} input(s) across files, judging, "
+          "writing", file=stream)
     clock = time.perf_counter()
     stitched = stitch(pieces, options.timeouts)
     frame = FlowFrame(build_columns(stitched.raw))
