@@ -407,8 +407,6 @@ def test_cli_verify_reads_a_torn_capture_up_to_the_tear(tmp_path: Path,
     assert {flow_key(f): f["class"] for f in result["flows"]} == expected(out)[0]
 
 
-@pytest.mark.xfail(strict=True, reason="verify exits 0 on a torn last record while "
-                   "'dualstack packets' exits 1; the brief asks 1 (as tcpdump does)")
 def test_cli_verify_exit_code_on_a_torn_capture(tmp_path: Path,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     code, _, _, _ = verify_torn_capture(tmp_path, capsys)

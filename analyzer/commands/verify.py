@@ -8,8 +8,8 @@ is known (snapshot, capture, os-default).
 With no arguments it runs on the bundled demo (captures/demo: Apache httpd on :::80,
 a real capture and real netstat text).
 
-Exit codes: 0 success; 1 a capture broke (the report covers everything read before
-it); 2 usage error or unreadable input.
+Exit codes: 0 success; 1 a capture broke or was truncated (the report covers
+everything read before it); 2 usage error or unreadable input.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from analyzer.capture.diagnostics import report_warnings
+from analyzer.capture.stats import CaptureStats
 from analyzer.errors import CaptureError, InputError, UsageError
 from analyzer.flows import FlowFrame, iter_flow_batches
 from analyzer.snapshot import Snapshot
@@ -88,21 +90,17 @@ def load_snapshot_file(path: str, os_name: str | None) -> list[Snapshot]:
     return [import_text(text, path, os_name=os_name)]
 
 
-def read_capture_flows(captures: Sequence[str]) -> tuple[FlowFrame, CaptureError | None]:
+def read_capture_flows(
+    captures: Sequence[str], stats: CaptureStats
+) -> tuple[FlowFrame, CaptureError | None]:
     """Every flow of the captures in first-packet order; a capture error is returned
-    (not raised) so the flows read before it are still judged. Reader warnings (a
-    truncated last record) go to stderr."""
-    from analyzer.capture.stats import CaptureStats
-
+    (not raised) so the flows read before it are still judged."""
     frames: list[FlowFrame] = []
     error: CaptureError | None = None
-    stats = CaptureStats()
     try:
         frames.extend(iter_flow_batches(list(captures), stats=stats))
     except CaptureError as exc:
         error = exc
-    for warning in stats.warnings:
-        print(f"dualstack verify: warning: {warning}", file=sys.stderr)
     merged = FlowFrame.concat(frames)
     order = np.lexsort((merged.columns["last_ts_ns"], merged.columns["first_ts_ns"]))
     return merged.take(order), error
@@ -134,11 +132,13 @@ def run(args: argparse.Namespace) -> int:
     if args.tolerance < 0:
         raise UsageError("--tolerance must not be negative")
     snapshots = [item for path in snapshot_files for item in load_snapshot_file(path, args.os)]
-    flows, error = read_capture_flows(captures)
+    stats = CaptureStats()
+    flows, error = read_capture_flows(captures, stats)
     verdicts = verify(flows, snapshots, os=args.os, host_addrs=args.host_addr or None,
                       tolerance_s=args.tolerance)
     write_output(render(verdicts, args.format), args.output)
+    damaged = report_warnings(NAME, stats)
     if error is not None:
         print(f"dualstack verify: {error}", file=sys.stderr)
         return error.exit_code
-    return 0
+    return damaged
