@@ -91,7 +91,7 @@ def load_snapshot_file(path: str, os_name: str | None) -> list[Snapshot]:
 
 
 def read_capture_flows(
-    captures: Sequence[str], stats: CaptureStats
+    captures: Sequence[str], stats: CaptureStats | None = None
 ) -> tuple[FlowFrame, CaptureError | None]:
     """Every flow of the captures in first-packet order; a capture error is returned
     (not raised) so the flows read before it are still judged."""
