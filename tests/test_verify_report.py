@@ -163,11 +163,11 @@ def test_cli_broken_capture_reports_what_was_read(tmp_path, capsys):
     assert json.loads(out.out)["summary"]["flows"] >= 6
 
 
-def test_cli_truncated_capture_warns(tmp_path, capsys):
+def test_cli_truncated_capture_warns_and_exits_1(tmp_path, capsys):
     data = (DEMO / "demo.pcap").read_bytes()
     cut = tmp_path / "cut.pcap"
     cut.write_bytes(data[: len(data) - 30])
-    assert cli.main(["verify", str(cut), "--snapshot", str(DEMO / "netstat-tlnp.txt")]) == 0
+    assert cli.main(["verify", str(cut), "--snapshot", str(DEMO / "netstat-tlnp.txt")]) == 1
     assert "truncated" in capsys.readouterr().err
 
 
