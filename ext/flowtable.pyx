@@ -208,6 +208,7 @@ cdef class FlowTable:
             if recs == NULL:
                 return FT_NOMEM
             self.recs = recs
+            ft_advise_huge(recs, cap * sizeof(FlowRec))
             ids = <uint32_t *>realloc(self.free_ids, cap * sizeof(uint32_t))
             if ids == NULL:
                 return FT_NOMEM
@@ -267,6 +268,7 @@ cdef class FlowTable:
         cdef uint64_t i
         if slots == NULL:
             return FT_NOMEM
+        ft_advise_huge(slots, (new_mask + 1) * sizeof(uint64_t))
         for i in range(old_cap):
             if old[i] != 0:
                 index_insert(slots, new_mask, old[i])
@@ -485,9 +487,12 @@ cdef class FlowTable:
         cdef Py_ssize_t i, j
         cdef uint8_t k
         for i in range(c.n):
-            j = i + PREFETCH_DISTANCE
+            j = i + 2 * PREFETCH_DISTANCE
             if j < c.n and self.kbuf[j] != K_SKIP:
                 FT_PREFETCH(&self.slots[(self.hbuf[j] >> 32) & self.mask])
+            j = i + PREFETCH_DISTANCE
+            if j < c.n and self.kbuf[j] != K_SKIP:
+                self.prefetch_record(self.slots[(self.hbuf[j] >> 32) & self.mask])
             k = self.kbuf[i]
             if k == K_SKIP:
                 self.packets_ignored += 1
@@ -506,6 +511,15 @@ cdef class FlowTable:
                 self.linger_ns, 1000000000):
             return self.sweep()
         return FT_OK
+
+    cdef inline void prefetch_record(self, uint64_t slot) noexcept nogil:
+        """Prefetch the record of a home slot (the likely match), all its cache lines."""
+        cdef const char *r
+        if slot != 0:
+            r = <const char *>&self.recs[rec_of(slot)]
+            FT_PREFETCH(r)
+            FT_PREFETCH(r + 64)
+            FT_PREFETCH(r + sizeof(FlowRec) - 1)
 
     cdef int reserve_buffers(self, Py_ssize_t n) except -1:
         if n <= self.buf_cap:
