@@ -585,13 +585,23 @@ cdef class FlowTable:
 
     def take_finished(self, Py_ssize_t limit=-1) -> dict:
         """Finished flows as raw columns (RAW_FLOW_COLUMNS), at most `limit` of them (all
-        when negative), removed from the buffer."""
+        when negative), removed from the buffer; rows in first-packet order."""
         cdef Py_ssize_t n = self.n_done if limit < 0 else min(limit, self.n_done)
         cdef FlowRec *smaller
+        cdef const FlowRec *recs = self.done + self.n_done - n
+        cdef Py_ssize_t i
+        first = np.empty(n, dtype=np.int64)
+        last = np.empty(n, dtype=np.int64)
+        cdef int64_t[::1] first_v = first
+        cdef int64_t[::1] last_v = last
+        for i in range(n):
+            first_v[i] = recs[i].first_ts
+            last_v[i] = recs[i].last_ts
+        order = np.lexsort((last, first)).astype(np.intp)
         out = {name: np.empty((n,) + shape, dtype=dt)
                for name, (dt, shape) in RAW_FLOW_COLUMNS.items()}
         if n:
-            export_records(self.done + self.n_done - n, n, out)
+            export_records(recs, order, out)
         self.n_done -= n
         if self.n_done:
             return out
@@ -640,7 +650,10 @@ cdef void check_dtypes(dict a) except *:
                             f"{arr.shape}, expected {np.dtype(dtype)} {shape}")
 
 
-cdef void export_records(const FlowRec *recs, Py_ssize_t n, dict out) except *:
+cdef void export_records(const FlowRec *recs, const Py_ssize_t[::1] order,
+                         dict out) except *:
+    """Row i of `out` <- recs[order[i]]."""
+    cdef Py_ssize_t n = order.shape[0]
     cdef uint8_t[:, ::1] caddr = out["client_addr"]
     cdef uint8_t[:, ::1] saddr = out["server_addr"]
     cdef uint16_t[::1] cport = out["client_port"]
@@ -669,7 +682,7 @@ cdef void export_records(const FlowRec *recs, Py_ssize_t n, dict out) except *:
     cdef const FlowRec *r
     with nogil:
         for i in range(n):
-            r = &recs[i]
+            r = &recs[order[i]]
             if r.client_is_b:
                 memcpy(&caddr[i, 0], r.b, 16)
                 memcpy(&saddr[i, 0], r.a, 16)
