@@ -131,6 +131,7 @@ cdef class FlowTable:
     cdef uint32_t rec_cap
     cdef uint32_t rec_hw
     cdef uint32_t *free_ids
+    cdef int64_t *deadline   # per record: last packet + its timeout; sweeps scan only this
     cdef uint32_t n_free
     cdef FlowRec *done
     cdef Py_ssize_t n_done
@@ -162,9 +163,10 @@ cdef class FlowTable:
         self.rec_cap = <uint32_t>(cap // 2)
         self.recs = <FlowRec *>malloc(self.rec_cap * sizeof(FlowRec))
         self.free_ids = <uint32_t *>malloc(self.rec_cap * sizeof(uint32_t))
+        self.deadline = <int64_t *>malloc(self.rec_cap * sizeof(int64_t))
         self.done_cap = 1024
         self.done = <FlowRec *>malloc(self.done_cap * sizeof(FlowRec))
-        if not (self.slots and self.recs and self.free_ids and self.done):
+        if not (self.slots and self.recs and self.free_ids and self.done and self.deadline):
             raise MemoryError("flow table: cannot allocate the initial table")
         self.tcp_timeout_ns = tcp_timeout_ns
         self.udp_timeout_ns = udp_timeout_ns
@@ -175,6 +177,7 @@ cdef class FlowTable:
     def __dealloc__(self):
         free(self.slots)
         free(self.recs)
+        free(self.deadline)
         free(self.free_ids)
         free(self.done)
         free(self.hbuf)
@@ -197,6 +200,7 @@ cdef class FlowTable:
     cdef int alloc_rec(self, uint32_t *out) noexcept nogil:
         cdef FlowRec *recs
         cdef uint32_t *ids
+        cdef int64_t *deadline
         cdef uint32_t cap
         if self.n_free:
             self.n_free -= 1
@@ -213,6 +217,10 @@ cdef class FlowTable:
             if ids == NULL:
                 return FT_NOMEM
             self.free_ids = ids
+            deadline = <int64_t *>realloc(self.deadline, cap * sizeof(int64_t))
+            if deadline == NULL:
+                return FT_NOMEM
+            self.deadline = deadline
             self.rec_cap = cap
         out[0] = self.rec_hw
         self.rec_hw += 1
@@ -236,6 +244,7 @@ cdef class FlowTable:
         self.n_done += 1
         index_remove(self.slots, self.mask, slot_of(r.hash, rid))
         r.flags = 0
+        self.deadline[rid] = INT64_MAX
         self.free_ids[self.n_free] = rid
         self.n_free += 1
         return FT_OK
@@ -250,10 +259,8 @@ cdef class FlowTable:
     cdef int sweep(self) noexcept nogil:
         """Finish every flow whose timeout has passed at the current capture time."""
         cdef uint32_t rid
-        cdef FlowRec *r
         for rid in range(self.rec_hw):
-            r = &self.recs[rid]
-            if r.flags & F_IN_USE and self.now - r.last_ts > self.timeout_of(r):
+            if self.now > self.deadline[rid]:
                 if self.finish(rid) != FT_OK:
                     return FT_NOMEM
         self.last_sweep_now = self.now
@@ -402,6 +409,7 @@ cdef class FlowTable:
             r.sent[role] |= S_DATA
         if r.proto == PROTO_TCP:
             self.tcp_state(r, role, fl, pure_syn, c.payload_len[i] != 0)
+        self.deadline[rid] = r.last_ts + self.timeout_of(r)
         return FT_OK
 
     cdef inline void tcp_state(self, FlowRec *r, int role, uint8_t fl, bint pure_syn,
@@ -585,19 +593,17 @@ cdef class FlowTable:
 
     def take_finished(self, Py_ssize_t limit=-1) -> dict:
         """Finished flows as raw columns (RAW_FLOW_COLUMNS), at most `limit` of them (all
-        when negative), removed from the buffer; rows in first-packet order."""
+        when negative), removed from the buffer; rows in first-packet order (flows with the
+        same first packet time in the order they finished)."""
         cdef Py_ssize_t n = self.n_done if limit < 0 else min(limit, self.n_done)
         cdef FlowRec *smaller
         cdef const FlowRec *recs = self.done + self.n_done - n
         cdef Py_ssize_t i
         first = np.empty(n, dtype=np.int64)
-        last = np.empty(n, dtype=np.int64)
         cdef int64_t[::1] first_v = first
-        cdef int64_t[::1] last_v = last
         for i in range(n):
             first_v[i] = recs[i].first_ts
-            last_v[i] = recs[i].last_ts
-        order = np.lexsort((last, first)).astype(np.intp)
+        order = np.argsort(first, kind="stable").astype(np.intp)
         out = {name: np.empty((n,) + shape, dtype=dt)
                for name, (dt, shape) in RAW_FLOW_COLUMNS.items()}
         if n:
@@ -605,7 +611,7 @@ cdef class FlowTable:
         self.n_done -= n
         if self.n_done:
             return out
-        if self.done_cap > 65536:
+        if self.done_cap > 1 << 20:       # keep a moderate buffer: no regrowth churn
             smaller = <FlowRec *>realloc(self.done, 65536 * sizeof(FlowRec))
             if smaller != NULL:
                 self.done = smaller

@@ -5,7 +5,7 @@
 # role order (0 = client/originator, 1 = server/responder); `client_is_b` maps the
 # canonical direction of a packet to its role.
 
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+from libc.stdint cimport INT64_MAX, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 
 cdef extern from *:
     """

@@ -25,8 +25,9 @@ def build_columns(raw: dict[str, np.ndarray] | None) -> FlowColumns:
     if raw is None:
         raw = {name: np.empty((0, *shape), dtype=dt) for name, (dt, shape) in
                RAW_FLOW_COLUMNS.items()}
-    if not _in_first_packet_order(raw["first_ts_ns"], raw["last_ts_ns"]):
-        order = np.lexsort((raw["last_ts_ns"], raw["first_ts_ns"]))
+    first = raw["first_ts_ns"]
+    if not np.all(first[1:] >= first[:-1]):
+        order = np.argsort(first, kind="stable")
         raw = {name: arr[order] for name, arr in raw.items()}
     family = raw["wire_family"]
     flags = raw["flow_flags"]
@@ -65,13 +66,6 @@ def build_columns(raw: dict[str, np.ndarray] | None) -> FlowColumns:
         "icmp_unreachable": fb.has(flags, fb.ICMP_UNREACH),
     }
     return FlowColumns(arrays, DERIVED, ALL_COLUMNS)
-
-
-def _in_first_packet_order(first: np.ndarray, last: np.ndarray) -> bool:
-    """Sorted by (first, last)? FlowTable.take_finished already orders its rows."""
-    later = first[1:] > first[:-1]
-    tie = (first[1:] == first[:-1]) & (last[1:] >= last[:-1])
-    return bool(np.all(later | tie))
 
 
 def _client_text(cols: Mapping[str, np.ndarray]) -> np.ndarray:

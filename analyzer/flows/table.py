@@ -102,10 +102,8 @@ def read_flows(
 def _merge_sorted(frames: list[FlowFrame]) -> FlowFrame:
     """One frame in first-packet order; each frame's columns are dropped once copied, so
     the peak is one copy of the flows plus one column."""
-    order = np.lexsort((
-        np.concatenate([f.columns["last_ts_ns"] for f in frames]),
-        np.concatenate([f.columns["first_ts_ns"] for f in frames]),
-    ))
+    order = np.argsort(np.concatenate([f.columns["first_ts_ns"] for f in frames]),
+                       kind="stable")
     made = [made_columns(f.columns) for f in frames]
     names = [name for name in made[0] if all(name in m for m in made)]
     del made
