@@ -11,6 +11,8 @@
 from __future__ import annotations
 
 import contextlib
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,7 @@ from conftest import CORPUS
 from floworacle import TSHARK, flow_directions, tshark_conversations
 
 from analyzer.errors import DualstackError
-from analyzer.flows import FlowFrame, iter_flow_batches
+from analyzer.flows import FlowFrame, iter_flow_batches, read_flows
 
 CAPTURES = sorted(
     p for p in (CORPUS / "captures").rglob("*")
@@ -94,3 +96,31 @@ def test_community_id_equals_communityid_package() -> None:
             assert flow["community_id"] == expected, (capture, flow)
             checked += 1
     assert checked > 500
+
+
+# Zeek's own expectation for these traces: testing/btest/Baseline/
+# scripts.base.protocols.conn.conn_state-RST-behavior/out (zeek/zeek), "history, conn_state"
+ZEEK_CONN_STATE = {
+    "zeek/tcp/single-rst.pcap": "OTH",            # R
+    "zeek/tcp/syn-then-rst.pcap": "RSTOS0",       # SR
+    "zeek/tcp/syn-then-ack-then-rst.pcap": "RSTOS0",  # SaR
+}
+
+
+@pytest.mark.parametrize(("rel", "state"), ZEEK_CONN_STATE.items())
+def test_conn_state_equals_zeek_baseline(rel: str, state: str) -> None:
+    flows = corpus_flows(CORPUS / "captures" / rel)
+    assert flows.columns["conn_state"].tolist() == [state]
+
+
+@pytest.mark.skipif(TSHARK is None or shutil.which("editcap") is None,
+                    reason="needs tshark and editcap")
+def test_several_captures_read_as_one_stream(tmp_path: Path) -> None:
+    """A capture split in three (editcap) gives the whole capture's conversations."""
+    whole = CORPUS / "captures" / "nfstream" / "http_ipv6.pcap"
+    subprocess.run(["editcap", "-c", "70", str(whole), str(tmp_path / "part.pcap")],
+                   check=True, capture_output=True)
+    parts = sorted(str(p) for p in tmp_path.glob("part*.pcap"))
+    assert len(parts) == 3
+    flows = read_flows(list(reversed(parts)))
+    assert flow_directions(flows.to_records()) == tshark_conversations(whole)
