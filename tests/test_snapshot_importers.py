@@ -4,10 +4,14 @@ The real outputs are in test_snapshot_import_corpus.py and test_collect_netns.py
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from analyzer.errors import SnapshotError
 from analyzer.snapshot.importers import import_text
+from analyzer.snapshot.schema import Snapshot
 
 OLD_SS = """\
 State      Recv-Q Send-Q        Local Address:Port     Peer Address:Port
@@ -81,3 +85,89 @@ def test_proc_net_needs_tcp_or_udp_from_name_or_format():
 def test_unknown_text_is_refused_with_the_file_name():
     with pytest.raises(SnapshotError, match=r"notes\.txt: format not recognised"):
         import_text("hello\nworld\n", "notes.txt")
+
+
+# OpenBSD `netstat -an`, written by hand from netdomainpr() in usr.bin/netstat/inet.c
+# (openbsd/src, rev. 1.180 of 2024-02-05; the same "%-7.7s" Proto column since rev. 1.115):
+# one section per family and socket type, AF_INET first, each with its own title and
+# header; "tcp"/"udp" name AF_INET sockets and "tcp6"/"udp6" AF_INET6 ones; the TCP
+# header names its state column "TCP-State", the UDP header has none. See also netstat(1)
+# at https://man.openbsd.org/netstat.
+OPENBSD_NETSTAT = (
+    "Active Internet connections (including servers)\n"
+    "Proto   Recv-Q Send-Q  Local Address          Foreign Address        TCP-State\n"
+    "tcp          0      0  192.0.2.10.22          192.0.2.20.51234       ESTABLISHED\n"
+    "tcp          0      0  *.80                   *.*                    LISTEN\n"
+    "tcp          0      0  *.22                   *.*                    LISTEN\n"
+    "Active Internet connections (including servers)\n"
+    "Proto   Recv-Q Send-Q  Local Address          Foreign Address       \n"
+    "udp          0      0  *.53                   *.*                   \n"
+    "Active Internet connections (including servers)\n"
+    "Proto   Recv-Q Send-Q  Local Address          Foreign Address        TCP-State\n"
+    "tcp6         0      0  *.80                   *.*                    LISTEN\n"
+    "tcp6         0      0  2001:db8::10.443       *.*                    LISTEN\n"
+)
+OPENBSD_ROWS = [("tcp", 4, "192.0.2.10", 22, None), ("tcp", 4, "0.0.0.0", 80, None),
+                ("tcp", 4, "0.0.0.0", 22, None), ("udp", 4, "0.0.0.0", 53, None),
+                ("tcp", 6, "::", 80, True), ("tcp", 6, "2001:db8::10", 443, True)]
+
+
+def rows_of(snap: Snapshot) -> list[tuple[str, int, str, int | None, bool | None]]:
+    return [(s.proto, s.family, s.local_address, s.local_port, s.v6only)
+            for s in snap.sockets]
+
+
+def test_openbsd_netstat_is_known_by_its_header_plain_tcp_is_ipv4_tcp6_v6only():
+    snap = import_text(OPENBSD_NETSTAT, "openbsd.txt")
+    assert snap.os == "openbsd" and snap.sources["os"].startswith("detected: OpenBSD")
+    assert rows_of(snap) == OPENBSD_ROWS
+    assert "never gives IPv4" in snap.sockets[-1].evidence
+    assert "AF_INET" in snap.sockets[1].evidence
+    assert import_text(OPENBSD_NETSTAT, "openbsd.txt", os_name="openbsd").sockets \
+        == snap.sockets
+
+
+def test_plain_tcp_wildcard_rows_need_the_os_when_the_header_does_not_say_it():
+    # The same rows under the header every other BSD prints ("%-5.5s", "(state)").
+    text = re.sub(r"(?m)^Proto .*$", "Proto Recv-Q Send-Q  Local Address          "
+                  "Foreign Address        (state)", OPENBSD_NETSTAT)
+    with pytest.raises(SnapshotError, match=r"plain\.txt: line 4: .*family cannot be told"):
+        import_text(text, "plain.txt")
+    with pytest.raises(SnapshotError, match=r"line 4: .*family cannot be told"):
+        import_text(text, "plain.txt", os_name="freebsd")
+    snap = import_text(text, "plain.txt", os_name="openbsd")
+    assert snap.sources["os"] == "--os" and rows_of(snap) == OPENBSD_ROWS
+
+
+def test_openbsd_never_prints_tcp46():
+    text = OPENBSD_NETSTAT.replace("tcp6         0      0  *.80", "tcp46        0      0  *.80")
+    with pytest.raises(SnapshotError, match=r"line 11: .*never tcp46: is this OpenBSD"):
+        import_text(text, "openbsd.txt")
+
+
+def test_netbsd_tcp6_wildcard_does_not_prove_v6only():
+    # NetBSD's inet6.c ip6protopr0() names every AF_INET6 socket "tcp6" (no tcp46), and
+    # its inet.c protopr() lists AF_INET sockets only, as "tcp".
+    text = ("Active Internet connections (including servers)\n"
+            "Proto Recv-Q Send-Q  Local Address          Foreign Address        State\n"
+            "tcp        0      0  *.22                   *.*                    LISTEN\n"
+            "tcp6       0      0  *.22                   *.*                    LISTEN\n")
+    snap = import_text(text, "netbsd.txt", os_name="netbsd")
+    assert rows_of(snap) == [("tcp", 4, "0.0.0.0", 22, None), ("tcp", 6, "::", 22, None)]
+    assert "NetBSD" in snap.sockets[1].evidence
+
+
+def test_hpux_netstat_f_inet_wildcards_taken_only_when_the_format_says_inet(corpus: Path):
+    text = (corpus / "snapshots/inspec/cmd/hpux-netstat-inet").read_text()
+    plain = import_text(text, "hpux-inet", keep_going=True)
+    assert [issue.line for issue in plain.errors] == [3, 5, 6, 10]  # the '*.P' rows
+    snap = import_text(text, "hpux-inet", fmt="netstat-bsd-inet")
+    rows = [line for line in text.splitlines() if line.startswith(("tcp ", "udp "))]
+    assert len(snap.sockets) == len(rows) == 8
+    assert {s.family for s in snap.sockets} == {4}
+    assert [(s.local_address, s.local_port, s.state) for s in snap.sockets[:3]] == [
+        ("0.0.0.0", 515, "LISTEN"), ("16.147.37.141", 22, "ESTABLISHED"),
+        ("0.0.0.0", 22, "LISTEN")]
+    inet6 = (corpus / "snapshots/inspec/cmd/hpux-netstat-inet6").read_text()
+    with pytest.raises(SnapshotError, match=r"line 3: .*tcp6 row in 'netstat -f inet'"):
+        import_text(inet6, "hpux-inet6", fmt="netstat-bsd-inet")

@@ -159,13 +159,7 @@ def test_text_snapshots_cover_every_tool_format() -> None:
     assert formats == {"netstat-linux", "netstat-windows", "netstat-bsd", "ss"}
 
 
-OPENBSD_TCP = pytest.mark.xfail(strict=True, reason="the netstat-bsd importer refuses OpenBSD's "
-                                "plain 'tcp *.80' row (IPv4 there) even with os openbsd")
-
-
-@pytest.mark.parametrize("name", [pytest.param(name, marks=OPENBSD_TCP)
-                                  if name == "openbsd-separate" else name
-                                  for name in TEXT_SCENARIOS])
+@pytest.mark.parametrize("name", TEXT_SCENARIOS)
 def test_verify_gives_the_ground_truth_from_pasted_text(tmp_path: Path, name: str) -> None:
     directory = make(tmp_path, name)
     assert (directory / "snapshot.txt").read_text().count("\n") > 2

@@ -28,6 +28,11 @@ NETSTAT_BSD_HEAD = (
     "Active Internet connections (including servers)\n"
     "Proto Recv-Q Send-Q  Local Address          Foreign Address        (state)    \n"
 )
+# OpenBSD: netdomainpr() in usr.bin/netstat/inet.c (rev. 1.180, 2024) prints one section
+# per family and socket type, AF_INET first, each under its own title and header:
+# "%-7.7s %-6.6s %-6.6s " Proto Recv-Q Send-Q, " %-22.22s %-22.22s%s" with " TCP-State"
+# for TCP only; rows "%-7.7s %6llu %6llu " and inetprint()'s " %-22.22s" per address.
+OPENBSD_TITLE = "Active Internet connections (including servers)\n"
 SS_HEAD = ("Netid State  Recv-Q Send-Q   Local Address:Port    Peer Address:Port Process\n")
 
 def render(snapshot: Snapshot, fmt: str) -> str:
@@ -87,9 +92,11 @@ def _windows_end(address: str | None, port: int | None, family: int) -> str:
 
 
 def _netstat_bsd(sockets: list[Socket], os_name: str) -> str:
+    if os_name == "openbsd":
+        return _netstat_openbsd(sockets)
     rows = [NETSTAT_BSD_HEAD]
     for sock in sockets:
-        proto = sock.proto + _bsd_suffix(sock, os_name)
+        proto = sock.proto + _bsd_suffix(sock)
         state = "" if sock.proto == "udp" else sock.state
         local = _bsd_end(sock.local_address, sock.local_port)
         remote = _bsd_end(sock.remote_address, sock.remote_port)
@@ -97,11 +104,31 @@ def _netstat_bsd(sockets: list[Socket], os_name: str) -> str:
     return "".join(rows)
 
 
-def _bsd_suffix(sock: Socket, os_name: str) -> str:
-    """tcp4/tcp6/tcp46 on FreeBSD and macOS; OpenBSD prints plain tcp for IPv4."""
+def _bsd_suffix(sock: Socket) -> str:
+    """tcp4/tcp6/tcp46 on FreeBSD and macOS."""
     if sock.family == 4 or ipv4_of(sock.local_address):
-        return "" if os_name == "openbsd" else "4"
+        return "4"
     return "46" if sock.v6only is False else "6"
+
+
+def _netstat_openbsd(sockets: list[Socket]) -> str:
+    """OpenBSD's sections: tcp and udp for AF_INET, then tcp6 and udp6 for AF_INET6."""
+    rows: list[str] = []
+    for family, proto in ((4, "tcp"), (4, "udp"), (6, "tcp"), (6, "udp")):
+        section = [sock for sock in sockets if (sock.family, sock.proto) == (family, proto)]
+        if not section:
+            continue
+        state_title = " TCP-State" if proto == "tcp" else ""
+        rows.append(OPENBSD_TITLE)
+        rows.append(f"{'Proto':<7.7} {'Recv-Q':<6.6} {'Send-Q':<6.6}  {'Local Address':<22.22} "
+                    f"{'Foreign Address':<22.22}{state_title}\n")
+        name = proto + ("6" if family == 6 else "")
+        for sock in sorted(section, key=lambda item: -(item.remote_port or 0)):
+            state = f" {sock.state}" if proto == "tcp" else ""
+            local = _bsd_end(sock.local_address, sock.local_port)
+            remote = _bsd_end(sock.remote_address, sock.remote_port)
+            rows.append(f"{name:<7.7} {0:>6} {0:>6}  {local:<22.22} {remote:<22.22}{state}\n")
+    return "".join(rows)
 
 
 def _bsd_end(address: str | None, port: int | None) -> str:

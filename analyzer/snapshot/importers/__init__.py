@@ -37,6 +37,7 @@ VARIANTS: dict[str, tuple[ModuleType, str]] = {
     "ss-new": (ss, "new"),
     "procnet-tcp": (procnet, "tcp"),
     "procnet-udp": (procnet, "udp"),
+    "netstat-bsd-inet": (netstat_bsd, netstat_bsd.INET_ONLY),
 }
 FORMAT_NAMES: tuple[str, ...] = (*FORMATS, *VARIANTS)
 
@@ -80,6 +81,9 @@ def import_text(
     if os_name is not None and os_name not in OS_NAMES:
         raise SnapshotError(source, None, f"unknown OS {os_name!r}")
     module, option = _choose(lines, source, fmt)
+    os_final, os_source = _os_of(module, lines, os_name)
+    if module is netstat_bsd and option is None:
+        option = netstat_bsd.option_for(os_final)
     ledger = Ledger(source, len(lines))
     module.parse(lines, ledger, option)
     if ledger.errors and not keep_going:
@@ -88,7 +92,6 @@ def import_text(
         tail = f" (and {more} more lines not understood; --keep-going records them)" if more \
             else ""
         raise SnapshotError(source, first.line, f"{module.NAME}: {first.message}{tail}")
-    os_final = os_name or module.OS
     name = Path(source).name if source != "-" else "standard input"
     return Snapshot(
         host=host,
@@ -96,8 +99,7 @@ def import_text(
         taken_at=taken_at,
         defaults={_DEFAULT_KEYS[os_final]: None} if os_final in _DEFAULT_KEYS else {},
         sources={"sockets": f"{module.TOOL} text: {name}", "format": module.NAME,
-                 "os": "--os" if os_name else f"implied by {module.NAME}"
-                 if module.OS else "unknown"},
+                 "os": os_source},
         sockets=ledger.sockets,
         unseen=_unseen(module),
         errors=ledger.errors,
@@ -114,6 +116,19 @@ def _choose(lines: list[str], source: str, fmt: str | None) -> tuple[ModuleType,
                             f"unknown format {fmt!r} (one of {', '.join(FORMAT_NAMES)})")
     module = FORMATS[fmt] if fmt else detect(lines, source)
     return module, procnet.proto_of(lines, source) if module is procnet else None
+
+
+def _os_of(module: ModuleType, lines: list[str], os_name: str | None
+           ) -> tuple[str | None, str]:
+    """The snapshot's OS and where it came from: --os, the format, or the text."""
+    if os_name:
+        return os_name, "--os"
+    if module.OS:
+        return module.OS, f"implied by {module.NAME}"
+    found = netstat_bsd.os_of(lines) if module is netstat_bsd else None
+    if found:
+        return found[0], f"detected: {found[1]}"
+    return None, "unknown"
 
 
 def _unseen(module: ModuleType) -> list[str]:
