@@ -256,3 +256,16 @@ def test_text_columns_follow_rows_through_concat_take_and_merge() -> None:
             assert rec["community_id"] == oracle.calc(communityid.FlowTuple(
                 6, rec["client"], rec["server"], rec["client_port"], 80))
     assert merged.columns["first_ts_ns"].tolist() == sorted(merged.columns["first_ts_ns"])
+
+
+def test_arrow_and_pandas_views() -> None:
+    pytest.importorskip("pandas")
+    f = flows(handshake(C4, 40000, S4, 80) + handshake(C6, 40001, S6, 443, 1.0))
+    table = f.to_arrow()
+    assert table.num_rows == 2
+    assert table.column("client_addr").type.byte_width == 16
+    assert bytes(table.column("client_addr")[0].as_py())[12:] == bytes([192, 0, 2, 2])
+    df = f.to_pandas(extras=False)
+    assert df["client"].tolist() == [C4, C6]
+    assert df["packets_c2s"].tolist() == [5, 5]
+    assert df["midstream"].tolist() == [False, False]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,6 +19,9 @@ from analyzer.flows.build import DERIVED, build_columns
 from analyzer.flows.columns import ALL_COLUMNS
 from analyzer.flows.columnset import FlowColumns, made_columns
 from analyzer.flows.frame import FlowFrame
+
+if TYPE_CHECKING:
+    from analyzer.capture.stats import CaptureStats
 
 NS = 1_000_000_000
 Sources = str | Iterable[str]
@@ -73,7 +76,7 @@ def iter_flow_batches(
     sources: Sources,
     *,
     timeouts: Timeouts | None = None,
-    stats: Any = None,
+    stats: CaptureStats | None = None,
     batch_size: int = 65536,
     flush_every: int = 65536,
 ) -> Iterator[FlowFrame]:
@@ -89,7 +92,7 @@ def iter_flow_batches(
 
 
 def read_flows(
-    sources: Sources, *, timeouts: Timeouts | None = None, stats: Any = None
+    sources: Sources, *, timeouts: Timeouts | None = None, stats: CaptureStats | None = None
 ) -> FlowFrame:
     """All flows of one or more captures, sorted by first packet. On a broken capture
     the CaptureError is raised (use iter_flow_batches to keep the flows read before)."""
