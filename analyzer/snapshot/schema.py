@@ -85,7 +85,7 @@ UNCONN with a local port.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
@@ -462,25 +462,23 @@ class _Checker:
         return list(value)
 
     def str_map(self, obj: Mapping[str, Any], key: str) -> dict[str, str]:
-        value = self.mapping(obj.get(key, {}), key)
-        for name, text in value.items():
-            if not isinstance(text, str):
-                self.fail(f"{key}.{name}", f"expected a string, got {text!r}")
-        return dict(value)
+        return self._map_of(obj, key, lambda text: isinstance(text, str), "a string")
 
     def count_map(self, obj: Mapping[str, Any], key: str) -> dict[str, int]:
-        value = self.mapping(obj.get(key, {}), key)
-        for name, count in value.items():
-            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-                self.fail(f"{key}.{name}", f"expected a count, got {count!r}")
-        return dict(value)
+        return self._map_of(obj, key, lambda count: not isinstance(count, bool)
+                            and isinstance(count, int) and count >= 0, "a count")
 
     def defaults(self, obj: Mapping[str, Any], key: str) -> dict[str, int | None]:
+        return self._map_of(obj, key, lambda setting: setting is None or (
+            not isinstance(setting, bool) and isinstance(setting, int)), "an int or null")
+
+    def _map_of(self, obj: Mapping[str, Any], key: str, valid: Callable[[Any], bool],
+                expected: str) -> dict[str, Any]:
+        """The object at `key` (``{}`` when absent), each value checked by `valid`."""
         value = self.mapping(obj.get(key, {}), key)
-        for name, setting in value.items():
-            if setting is not None and (isinstance(setting, bool) or
-                                        not isinstance(setting, int)):
-                self.fail(f"{key}.{name}", f"expected an int or null, got {setting!r}")
+        for name, item in value.items():
+            if not valid(item):
+                self.fail(f"{key}.{name}", f"expected {expected}, got {item!r}")
         return dict(value)
 
     def addresses(self, obj: Mapping[str, Any], key: str) -> dict[str, list[str]]:

@@ -13,13 +13,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from analyzer.snapshot.importers import lsof
 from analyzer.snapshot.importers.common import Ledger, LineError
 from analyzer.snapshot.importers.lsof import socket_row
 
 NAME = "lsof-F"
 TOOL = "lsof -F"
 OS = None
-UNSEEN = ("per-socket v6only: lsof shows the socket type only",)
+UNSEEN = lsof.UNSEEN
 
 _FIELD = re.compile(r"^[a-zA-Z]")
 _SIGNATURE = re.compile(r"^(p\d+|tIPv[46]|P(TCP|UDP)|TST=\w+)$")
