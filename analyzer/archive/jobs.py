@@ -78,7 +78,7 @@ def read_file(task: FileTask) -> FileResult:
         packets=stats.packets,
         first_ts_ns=stats.first_ts_ns,
         last_ts_ns=stats.last_ts_ns,
-        error=error or _truncation(stats),
+        error=error or _damage(stats),
         duration_s=time.perf_counter() - started,
         raw=raw,
     )
@@ -111,10 +111,13 @@ def _concat(chunks: list[RawFlows]) -> RawFlows:
     return {name: np.concatenate([chunk[name] for chunk in chunks]) for name in chunks[0]}
 
 
-def _truncation(stats: CaptureStats) -> InputErrorRecord | None:
-    """The reader reports a capture cut short as a warning; the manifest as an error."""
-    for warning in stats.warnings:
-        if "truncated" in warning or "ends early" in warning:
-            found = _OFFSET.search(warning)
-            return InputErrorRecord("Truncated", warning, int(found.group(1)) if found else None)
-    return None
+def _damage(stats: CaptureStats) -> InputErrorRecord | None:
+    """The reader reports a capture cut short (or a compressed stream ending early) as
+    warnings after keeping every readable packet; like `dualstack verify`, the batch
+    counts any of them as a failed input, with the first byte offset named."""
+    if not stats.warnings:
+        return None
+    message = "; ".join(stats.warnings)
+    kind = "Truncated" if "truncated" in stats.warnings[0] else "Damaged"
+    found = _OFFSET.search(message)
+    return InputErrorRecord(kind, message, int(found.group(1)) if found else None)
