@@ -191,3 +191,17 @@ def test_resume_with_other_settings_judges_again_without_reading(tmp_path):
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["hosts"][0]["addresses"] == ["192.0.2.1", "2001:db8::1"]
     assert run_batch(options, io.StringIO()).nothing_to_do
+
+
+def test_a_named_file_that_is_no_capture_fails_alone(tmp_path):
+    pieces = _pieces(tmp_path / "archive")
+    notes = tmp_path / "notes.pcap"
+    notes.write_text("not a capture at all\n")
+    options = BatchOptions([str(tmp_path / "archive"), str(notes)],
+                           [str(p) for p in sorted(DEMO.glob("*.txt"))], tmp_path / "out",
+                           workers=1, host_addrs=["192.0.2.1"])
+    result = run_batch(options, io.StringIO())
+    assert result.exit_code == 1 and result.read == len(pieces) + 1
+    assert [entry.path for entry in result.failed] == [str(notes)]
+    error = result.failed[0].error
+    assert error is not None and error.type == "NotACaptureError" and str(notes) in error.message
