@@ -2,33 +2,26 @@
 
 A file named on the command line is always taken (a broken one is reported by the
 job). Files found inside directories or by globs are taken when their first bytes
-look like a capture (pcap or pcapng, possibly gzip'd or zstd'd), so the snapshots
-and notes kept beside rotated captures are skipped, and counted.
+look like a capture (pcap or pcapng, possibly gzip'd, bzip2'd, xz'd or zstd'd), so the
+snapshots and notes kept beside rotated captures are skipped, and counted.
 """
 
 from __future__ import annotations
 
 import glob
-import gzip
 import hashlib
+import lzma
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import zstandard
 
+from analyzer.capture.source import decompressor, read_head, sniff_compression, sniff_format
 from analyzer.errors import InputError
 
 HASH_NAME = "sha256"
 _CHUNK = 1 << 20
-
-# First four bytes of a pcap (both byte orders, micro- and nanosecond) or pcapng file.
-_CAPTURE_MAGICS: frozenset[bytes] = frozenset(
-    bytes.fromhex(magic)
-    for magic in ("a1b2c3d4", "d4c3b2a1", "a1b23c4d", "4d3cb2a1", "0a0d0d0a")
-)
-_GZIP_MAGIC = b"\x1f\x8b"
-_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 
 @dataclass(frozen=True)
@@ -105,21 +98,19 @@ def _stat(path: str) -> InputFile:
 
 
 def looks_like_capture(path: str) -> bool:
-    """True when the first bytes (after gzip/zstd) are a pcap or pcapng magic number."""
+    """True when the first bytes (after gzip/bzip2/xz/zstd) are a pcap or pcapng magic
+    number: the reader's own sniffing, applied without reading further."""
     try:
         with open(path, "rb") as raw:
-            head = raw.read(4)
-            if head[:2] == _GZIP_MAGIC:
+            head = read_head(raw)
+            kind = sniff_compression(head)
+            if kind is not None:
                 raw.seek(0)
-                with gzip.GzipFile(fileobj=raw) as unzipped:
-                    head = unzipped.read(4)
-            elif head == _ZSTD_MAGIC:
-                raw.seek(0)
-                with zstandard.ZstdDecompressor().stream_reader(raw) as unzipped:
-                    head = unzipped.read(4)
-    except (OSError, EOFError, zstandard.ZstdError):
+                with decompressor(kind, raw) as inner:
+                    head = read_head(inner)
+    except (OSError, EOFError, ValueError, lzma.LZMAError, zstandard.ZstdError):
         return False
-    return head in _CAPTURE_MAGICS
+    return sniff_format(head) is not None
 
 
 def content_hash(path: str) -> str:
