@@ -198,7 +198,22 @@ class Traffic:
                      tuple(self.anomalies))
 
 
-# ---------------------------------------------------------------- socket shorthands
+# ---------------------------------------------------------------- visit and socket shorthands
+
+_OUTCOMES = {"refused": "refused", "unanswered": "unanswered"}  # other classes: accepted
+
+
+def both_families(port: int, v4: tuple[int, str], v6: tuple[int, str], proto: str = "tcp"
+                  ) -> tuple[Visit, Visit]:
+    """`Traffic.visits` rows: IPv4, then IPv6 clients of one port, each given as
+    ``(clients, class)``; the outcome on the wire follows from the class (refused and
+    unanswered as named, accepted for the others)."""
+    return (_visit(proto, 4, port, *v4), _visit(proto, 6, port, *v6))
+
+
+def _visit(proto: str, family: int, port: int, clients: int, cls: str) -> Visit:
+    return (proto, family, clients, port, _OUTCOMES.get(cls, "accepted"), cls)
+
 
 
 def tcp_listen(address: str, port: int, **owner: Any) -> Socket:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from analyzer.synth.packets import Frame, tunnel_6in4
 from analyzer.synth.scenarios.linux import DIAG_EVIDENCE, SOCK_DIAG
 from analyzer.synth.scenarios.registry import scenario
-from analyzer.synth.traffic import SERVER_V4, SERVER_V6, Traffic, tcp_listen
+from analyzer.synth.traffic import SERVER_V4, SERVER_V6, Traffic, both_families, tcp_listen
 
 MAPPED_CLIENT = "::ffff:198.51.100.66"  # IPv4-mapped in an IPv6 header: never valid
 NAT64_CLIENT = "64:ff9b::198.51.100.77"  # RFC 6052 well-known prefix (SIIT-DC)
@@ -28,8 +28,7 @@ def anomalies(t: Traffic) -> None:
                                 user="www-data", evidence=DIAG_EVIDENCE), True)
     t.snapshot(-5, [nginx], sources=SOCK_DIAG, defaults={"net.ipv6.bindv6only": 0})
     t.visits(1.0,
-             ("tcp", 4, 2, 80, "accepted", "v4-via-v6"),
-             ("tcp", 6, 1, 80, "accepted", "v6-native"))
+             *both_families(80, (2, "v4-via-v6"), (1, "v6-native")))
     t.add("tcp", MAPPED_CLIENT, SERVER_V6, 80, 2.0, outcome="unanswered", cls="unanswered",
           anomaly="ipv4-mapped-on-wire")
     t.add("tcp", NAT64_CLIENT, SERVER_V6, 80, 2.5, outcome="accepted", cls="v6-native",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from analyzer.synth.scenarios.registry import scenario
-from analyzer.synth.traffic import Traffic, tcp_listen
+from analyzer.synth.traffic import Traffic, both_families, tcp_listen
 
 SOCKSTAT = {"sockets": "sockstat -46l text", "v6only": "sockstat tcp6/tcp46"}
 MACOS_NETSTAT = {"sockets": "netstat -an text", "v6only": "netstat tcp6/tcp46"}
@@ -22,14 +22,12 @@ def freebsd_v6only(t: Traffic) -> None:
                               user="www", evidence="sockstat tcp6"), False)
     t.snapshot(-5, [old], sources=SOCKSTAT, defaults={"net.inet6.ip6.v6only": 1})
     t.visits(1.0,
-             ("tcp", 4, 2, 8000, "refused", "refused"),
-             ("tcp", 6, 2, 8000, "accepted", "v6-native"))
+             *both_families(8000, (2, "refused"), (2, "v6-native")))
     new = t.listen(tcp_listen("::", 8080, v6only=False, pid=1290, process="nginx",
                               user="www", evidence="sockstat tcp46"), True)
     t.snapshot(30, [old, new], sources=SOCKSTAT, defaults={"net.inet6.ip6.v6only": 0})
     t.visits(31.0,
-             ("tcp", 4, 3, 8080, "accepted", "v4-via-v6"),
-             ("tcp", 6, 1, 8080, "accepted", "v6-native"),
+             *both_families(8080, (3, "v4-via-v6"), (1, "v6-native")),
              ("tcp", 4, 1, 8000, "refused", "refused"))
 
 
@@ -42,10 +40,8 @@ def macos_tcp46(t: Traffic) -> None:
     only6 = t.listen(tcp_listen("::", 5001, v6only=True, evidence="netstat tcp6"), False)
     t.snapshot(-5, [dual, only6], sources=MACOS_NETSTAT, defaults={"net.inet6.ip6.v6only": 0})
     t.visits(1.0,
-             ("tcp", 4, 3, 5000, "accepted", "v4-via-v6"),
-             ("tcp", 6, 2, 5000, "accepted", "v6-native"),
-             ("tcp", 4, 2, 5001, "refused", "refused"),
-             ("tcp", 6, 2, 5001, "accepted", "v6-native"))
+             *both_families(5000, (3, "v4-via-v6"), (2, "v6-native")),
+             *both_families(5001, (2, "refused"), (2, "v6-native")))
 
 
 @scenario("openbsd-separate", os="openbsd")
@@ -61,7 +57,5 @@ def openbsd_separate(t: Traffic) -> None:
                                 evidence="netstat tcp6"), False)
     t.snapshot(-5, [web4, web6, alone], sources=OPENBSD_NETSTAT)
     t.visits(1.0,
-             ("tcp", 4, 3, 80, "accepted", "v4-native"),
-             ("tcp", 6, 2, 80, "accepted", "v6-native"),
-             ("tcp", 4, 2, 8080, "refused", "refused"),
-             ("tcp", 6, 2, 8080, "accepted", "v6-native"))
+             *both_families(80, (3, "v4-native"), (2, "v6-native")),
+             *both_families(8080, (2, "refused"), (2, "v6-native")))

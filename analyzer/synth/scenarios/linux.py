@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from analyzer.synth.scenarios.registry import scenario
-from analyzer.synth.traffic import SERVER_V4, SERVER_V6, Traffic, established, tcp_listen
+from analyzer.synth.traffic import (
+    SERVER_V4,
+    SERVER_V6,
+    Traffic,
+    both_families,
+    established,
+    tcp_listen,
+)
 
 NETSTAT_TCP6 = "netstat tcp6 row cannot show v6only"
 NETSTAT_TCP = "netstat tcp row: AF_INET"
@@ -37,10 +44,8 @@ def seed_httpd(t: Traffic) -> None:
     t.snapshot(-5, sockets, sources=netstat_sources("netstat -natp"),
                defaults={"net.ipv6.bindv6only": None})
     t.visits(1.0,
-             ("tcp", 4, 4, 80, "accepted", "v4-via-v6"),
-             ("tcp", 6, 3, 80, "accepted", "v6-native"),
-             ("tcp", 4, 1, 22, "accepted", "v4-native"),
-             ("tcp", 6, 1, 22, "accepted", "v6-native"))
+             *both_families(80, (4, "v4-via-v6"), (3, "v6-native")),
+             *both_families(22, (1, "v4-native"), (1, "v6-native")))
 
 
 @scenario("linux-bindv6only", os="linux")
@@ -57,10 +62,8 @@ def linux_bindv6only(t: Traffic) -> None:
                                  evidence=DIAG_EVIDENCE), True)
     t.snapshot(-5, [apache, plain], sources=SOCK_DIAG, defaults={"net.ipv6.bindv6only": 1})
     t.visits(1.0,
-             ("tcp", 4, 3, 8080, "refused", "refused"),
-             ("tcp", 6, 2, 8080, "accepted", "v6-native"),
-             ("tcp", 4, 3, 80, "accepted", "v4-via-v6"),
-             ("tcp", 6, 2, 80, "accepted", "v6-native"))
+             *both_families(8080, (3, "refused"), (2, "v6-native")),
+             *both_families(80, (3, "v4-via-v6"), (2, "v6-native")))
 
 
 @scenario("sshd-pattern", os="linux")
@@ -77,8 +80,7 @@ def sshd_pattern(t: Traffic) -> None:
     t.snapshot(-5, [v4, v6], sources={"sockets": "ss -tlnpe text", "v6only": "ss -e v6only"},
                defaults={"net.ipv6.bindv6only": 0})
     t.visits(1.0,
-             ("tcp", 4, 3, 22, "accepted", "v4-native"),
-             ("tcp", 6, 3, 22, "accepted", "v6-native"),
+             *both_families(22, (3, "v4-native"), (3, "v6-native")),
              ("tcp", 4, 1, 23, "unanswered", "unanswered"))
 
 
@@ -96,8 +98,7 @@ def mapped_bind(t: Traffic) -> None:
                              evidence=DIAG_EVIDENCE), False)
     t.snapshot(-5, [mapped, v6], sources=SOCK_DIAG, defaults={"net.ipv6.bindv6only": 0})
     t.visits(1.0,
-             ("tcp", 4, 3, 5000, "accepted", "v4-via-v6"),
-             ("tcp", 6, 2, 5000, "refused", "refused"),
+             *both_families(5000, (3, "v4-via-v6"), (2, "refused")),
              ("tcp", 6, 2, 5001, "accepted", "v6-native"),
              ("tcp", 4, 2, 5001, "refused", "refused"))
 
@@ -128,5 +129,4 @@ def midstream(t: Traffic) -> None:
     t.snapshot(-1, rows, sources=netstat_sources("netstat -tulpn"),
                defaults={"net.ipv6.bindv6only": None})
     t.visits(3.0,
-             ("tcp", 4, 1, 4243, "accepted", "v4-via-v6"),
-             ("tcp", 6, 1, 4243, "accepted", "v6-native"))
+             *both_families(4243, (1, "v4-via-v6"), (1, "v6-native")))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from analyzer.synth.scenarios.linux import DIAG_EVIDENCE, SOCK_DIAG
 from analyzer.synth.scenarios.registry import scenario
-from analyzer.synth.traffic import Traffic, tcp_listen
+from analyzer.synth.traffic import Traffic, both_families, tcp_listen
 
 DEFAULTS: dict[str, int | None] = {"net.ipv6.bindv6only": 0}
 
@@ -23,13 +23,11 @@ def timeseries(t: Traffic) -> None:
                                   user="grafana", evidence=DIAG_EVIDENCE), False)
     t.snapshot(-1, [dev], sources=SOCK_DIAG, defaults=DEFAULTS)
     t.visits(1.0,
-             ("tcp", 4, 3, 8000, "accepted", "v4-via-v6"),
-             ("tcp", 6, 1, 8000, "accepted", "v6-native"))
+             *both_families(8000, (3, "v4-via-v6"), (1, "v6-native")))
     t.snapshot(59, [grafana], sources=SOCK_DIAG, defaults=DEFAULTS)
     t.visits(61.0,
              ("tcp", 4, 2, 8000, "refused", "refused"),
-             ("tcp", 4, 2, 9000, "refused", "refused"),
-             ("tcp", 6, 2, 9000, "accepted", "v6-native"),
+             *both_families(9000, (2, "refused"), (2, "v6-native")),
              ("tcp", 4, 1, 7000, "accepted", "unmatched"))
     t.snapshot(119, [dev, grafana], sources=SOCK_DIAG, defaults=DEFAULTS)
     t.visits(121.0, ("tcp", 4, 2, 8000, "accepted", "v4-via-v6"))

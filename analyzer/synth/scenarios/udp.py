@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from analyzer.synth.scenarios.registry import scenario
-from analyzer.synth.traffic import Traffic, udp_bound
+from analyzer.synth.traffic import Traffic, both_families, udp_bound
 
 SS_UDP = {"sockets": "ss -ulnpe text", "v6only": "ss -e v6only"}
 
@@ -23,9 +23,7 @@ def udp_dns(t: Traffic) -> None:
                                user="unbound", evidence='ss printed "[::]:5300"'), False)
     t.snapshot(-5, [named, only6], sources=SS_UDP, defaults={"net.ipv6.bindv6only": 0})
     t.visits(1.0,
-             ("udp", 4, 3, 53, "accepted", "v4-via-v6"),
-             ("udp", 6, 2, 53, "accepted", "v6-native"),
-             ("udp", 4, 2, 5300, "refused", "refused"),
-             ("udp", 6, 2, 5300, "accepted", "v6-native"),
+             *both_families(53, (3, "v4-via-v6"), (2, "v6-native"), proto="udp"),
+             *both_families(5300, (2, "refused"), (2, "v6-native"), proto="udp"),
              ("udp", 6, 1, 5301, "refused", "refused"),
              ("udp", 4, 1, 5400, "unanswered", "unanswered"))

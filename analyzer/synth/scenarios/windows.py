@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from analyzer.synth.scenarios.registry import scenario
-from analyzer.synth.traffic import Traffic, tcp_listen
+from analyzer.synth.traffic import Traffic, both_families, tcp_listen
 
 NETSTAT_ANO = {"sockets": "netstat -ano text", "v6only": "not shown by netstat"}
 BRACKETS = "netstat [::] row cannot show v6only"
@@ -23,8 +23,7 @@ def windows_smb(t: Traffic) -> None:
                              evidence=BRACKETS), False)
     t.snapshot(-5, [v4, v6], sources=NETSTAT_ANO)
     t.visits(1.0,
-             ("tcp", 4, 3, 445, "accepted", "v4-native"),
-             ("tcp", 6, 3, 445, "accepted", "v6-native"))
+             *both_families(445, (3, "v4-native"), (3, "v6-native")))
 
 
 @scenario("windows-v6-alone", os="windows")
@@ -35,5 +34,4 @@ def windows_v6_alone(t: Traffic) -> None:
                              evidence=BRACKETS), False)
     t.snapshot(-5, [v6], sources=NETSTAT_ANO)
     t.visits(1.0,
-             ("tcp", 4, 3, 8080, "refused", "refused"),
-             ("tcp", 6, 2, 8080, "accepted", "v6-native"))
+             *both_families(8080, (3, "refused"), (2, "v6-native")))
