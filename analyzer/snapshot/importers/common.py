@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from analyzer.snapshot.importers.services import port_number
 from analyzer.snapshot.schema import InputIssue, Socket, canonical_address
@@ -286,6 +287,16 @@ class Row:
     user: str | None = None
     uid: int | None = None
     inode: int | None = None
+
+    @classmethod
+    def from_text(cls, proto: str, family: int, local: tuple[str, str],
+                  remote: tuple[str, str], **fields: Any) -> Row:
+        """A row from the (address, port) texts of both ends, as the splitters return
+        them (see `parse_address`, `parse_port`); `fields` are the other Row fields."""
+        return cls(proto=proto, family=family, local=parse_address(local[0], family),
+                   local_port=parse_port(local[1], proto),
+                   remote=parse_address(remote[0], family),
+                   remote_port=parse_port(remote[1], proto), **fields)
 
     def to_socket(self) -> Socket:
         """The schema socket; a mapped address proves v6only is off (Linux refuses

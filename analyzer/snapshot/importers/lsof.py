@@ -17,8 +17,6 @@ from analyzer.snapshot.importers.common import (
     LineError,
     Row,
     known_state,
-    parse_address,
-    parse_port,
     signature_score,
     split_colon_endpoint,
 )
@@ -100,9 +98,7 @@ def socket_row(proto: str, kind: str, name: str, state: str | None, number: int)
         notes, state = f"; lsof UDP state ({state}) not a socket state, ignored", None
     evidence = (f"lsof TYPE {kind}: the socket's family; v6only not shown" if family == 6
                 else f"lsof TYPE {kind}: AF_INET")
-    return Row(
-        proto=proto, family=family, local=parse_address(local_text, family),
-        local_port=parse_port(local_port, proto),
-        remote=parse_address(remote_text, family), remote_port=parse_port(remote_port, proto),
+    return Row.from_text(
+        proto, family, (local_text, local_port), (remote_text, remote_port),
         state_word=state, line=number, evidence=evidence + notes,
     )

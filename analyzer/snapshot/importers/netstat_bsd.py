@@ -32,8 +32,6 @@ from analyzer.snapshot.importers.common import (
     LineError,
     Row,
     known_state,
-    parse_address,
-    parse_port,
     split_dot_endpoint,
     text_family,
 )
@@ -126,10 +124,8 @@ def _row(tokens: list[str], number: int, option: str | None) -> Row:
     if family == 6 and _HOST_WIDTH in (len(local_text), len(remote_text)):
         evidence += ("; netstat cuts addresses to 16 characters without -W: an address of "
                      "exactly 16 may be cut short")
-    return Row(
-        proto=proto, family=family, local=parse_address(local_text, family),
-        local_port=parse_port(local_port, proto),
-        remote=parse_address(remote_text, family), remote_port=parse_port(remote_port, proto),
+    return Row.from_text(
+        proto, family, (local_text, local_port), (remote_text, remote_port),
         state_word=state, line=number, evidence=evidence, v6only=v6only,
     )
 

@@ -16,8 +16,6 @@ from analyzer.snapshot.importers.common import (
     Ledger,
     LineError,
     Row,
-    parse_address,
-    parse_port,
     signature_score,
     split_colon_endpoint,
     text_family,
@@ -100,10 +98,8 @@ def _row(tokens: list[str], number: int, columns: _Columns) -> Row:
     state = None
     if rest and _is_state_word(rest[0]):
         state = rest.pop(0)
-    row = Row(
-        proto=proto, family=family, local=parse_address(local_text, family),
-        local_port=parse_port(local_port, proto),
-        remote=parse_address(remote_text, family), remote_port=parse_port(remote_port, proto),
+    row = Row.from_text(
+        proto, family, (local_text, local_port), (remote_text, remote_port),
         state_word=state, line=number, evidence=evidence,
     )
     _owner(rest, row, columns)

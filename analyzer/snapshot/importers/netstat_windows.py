@@ -19,8 +19,6 @@ from analyzer.snapshot.importers.common import (
     LineError,
     Row,
     not_an_address,
-    parse_address,
-    parse_port,
     signature_score,
     split_colon_endpoint,
     text_family,
@@ -71,11 +69,9 @@ def _parse_row(line: str, number: int, ledger: Ledger) -> int | None:
             raise LineError(not_an_address(local_text))
         rest = tokens[3:]
         state = rest.pop(0) if proto == "tcp" and rest else None
-        row = Row(
-            proto=proto, family=family, local=parse_address(local_text, family),
-            local_port=parse_port(local_port, proto),
-            remote=parse_address(remote_text, family, wildcard_ok=True),
-            remote_port=parse_port(remote_port, proto), state_word=state, line=number,
+        row = Row.from_text(
+            proto, family, (local_text, local_port), (remote_text, remote_port),
+            state_word=state, line=number,
             evidence=f"Windows netstat printed {tokens[1]}"
             + (": v6only not shown" if family == 6 else ""),
         )

@@ -14,8 +14,6 @@ from analyzer.snapshot.importers.common import (
     Ledger,
     Row,
     known_state,
-    parse_address,
-    parse_port,
     signature_score,
     split_colon_endpoint,
 )
@@ -65,10 +63,8 @@ def _row(tokens: list[str], proto: str, number: int) -> Row:
                                       else None)
     if not states and proto == "tcp":
         evidence += "; no state column: a TCP socket with peer *:* taken as LISTEN"
-    return Row(
-        proto=proto, family=family, local=parse_address(local_text, family),
-        local_port=parse_port(local_port, proto),
-        remote=parse_address(remote_text, family), remote_port=parse_port(remote_port, proto),
+    return Row.from_text(
+        proto, family, (local_text, local_port), (remote_text, remote_port),
         state_word=state, line=number, evidence=evidence, v6only=v6only,
         user=None if tokens[0] == "?" else tokens[0],
         process=None if tokens[1] == "?" else tokens[1],
