@@ -205,3 +205,40 @@ def test_a_named_file_that_is_no_capture_fails_alone(tmp_path):
     assert [entry.path for entry in result.failed] == [str(notes)]
     error = result.failed[0].error
     assert error is not None and error.type == "NotACaptureError" and str(notes) in error.message
+
+
+def _flow_count(outdir: Path) -> int:
+    import pyarrow.dataset as ds
+
+    return ds.dataset(outdir / "flows", format="parquet", partitioning="hive").count_rows()
+
+
+def test_a_copy_of_an_input_is_counted_once(tmp_path):
+    pieces = _pieces(tmp_path / "archive")
+    snapshots = [str(p) for p in sorted(DEMO.glob("*.txt"))]
+    alone = run_batch(BatchOptions([str(tmp_path / "archive")], snapshots, tmp_path / "one",
+                                   workers=1), io.StringIO())
+    backup = tmp_path / "backup"
+    backup.mkdir()
+    shutil.copy(pieces[1], backup / "copy.pcap")
+    log = io.StringIO()
+    both = run_batch(BatchOptions([str(tmp_path / "archive"), str(backup)], snapshots,
+                                  tmp_path / "two", workers=1), log)
+    assert both.flows == alone.flows == _flow_count(tmp_path / "two")
+    assert f"{backup / 'copy.pcap'} has the same content as {pieces[1]}" in log.getvalue()
+    summary = json.loads((tmp_path / "two" / "summary.json").read_text())
+    assert summary["batch"]["inputs_duplicate"] == {str(backup / "copy.pcap"): str(pieces[1])}
+
+
+def test_resume_reads_again_an_input_whose_stored_flows_are_gone(tmp_path):
+    _pieces(tmp_path / "archive")
+    options = BatchOptions([str(tmp_path / "archive")], [str(p) for p in
+                                                         sorted(DEMO.glob("*.txt"))],
+                           tmp_path / "out", workers=1)
+    first = run_batch(options, io.StringIO())
+    part = sorted((tmp_path / "out" / "parts").iterdir())[0]
+    part.unlink()
+    options.resume = True
+    again = run_batch(options, io.StringIO())
+    assert (again.read, again.flows) == (1, first.flows)
+    assert part.exists()

@@ -107,7 +107,11 @@ class Manifest:
     def finished(self, item: InputFile) -> ManifestEntry | None:
         """The entry of an input that need not be read again, or None."""
         entry = self.entries.get(item.path)
-        return entry if entry is not None and entry.matches(item) else None
+        if entry is None or not entry.matches(item):
+            return None
+        if entry.part is not None and not (self.path.parent / entry.part).exists():
+            return None  # its stored flows are gone: read it again
+        return entry
 
     def append(self, entry: ManifestEntry) -> None:
         """Record a finished input (replacing the line of an earlier read of its path)."""

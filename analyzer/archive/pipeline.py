@@ -30,7 +30,7 @@ from analyzer.archive.manifest import Manifest, ManifestEntry, iso_mtime
 from analyzer.archive.output import SUMMARY_NAME, write_outputs
 from analyzer.archive.parts import clear_parts, load_piece, store_part
 from analyzer.archive.progress import Progress
-from analyzer.archive.stitch import FilePiece, stitch
+from analyzer.archive.stitch import stitch
 from analyzer.errors import UsageError
 from analyzer.flows import FlowFrame, Timeouts
 from analyzer.flows.build import build_columns
@@ -177,12 +177,12 @@ def _finish(
     stream: TextIO,
 ) -> None:
     """Join, judge and write everything the manifest holds for this job's inputs."""
-    pieces: list[FilePiece] = []
-    for item in files:
-        entry = manifest.finished(item)
-        piece = load_piece(options.outdir, entry) if entry is not None else None
-        if piece is not None:
-            pieces.append(piece)
+    entries = [entry for entry in map(manifest.finished, files) if entry is not None]
+    unique, duplicates = _without_copies(entries)
+    pieces = [piece for piece in (load_piece(options.outdir, e) for e in unique) if piece]
+    for path, original in duplicates.items():
+        print(f"batch: {path} has the same content as {original}: its flows are counted once",
+              file=stream)
     print(f"batch: joining the flows of {len(pieces)} input(s) across files, judging, "
           "writing", file=stream)
     clock = time.perf_counter()
@@ -202,6 +202,7 @@ def _finish(
         "inputs": len(files),
         "inputs_failed": [asdict(entry) for entry in result.failed],
         "inputs_missing": missing,
+        "inputs_duplicate": duplicates,
         "flows": len(frame),
         "pieces_joined_across_files": stitched.joined,
         "joins_around_a_close": stitched.joined_near_close,
@@ -213,6 +214,23 @@ def _finish(
     print(f"batch: {len(frame)} flows ({stitched.joined} joined across files) from "
           f"{len(files)} input(s), {len(result.failed)} failed; written to {options.outdir}",
           file=stream)
+
+
+def _without_copies(
+    entries: list[ManifestEntry],
+) -> tuple[list[ManifestEntry], dict[str, str]]:
+    """The entries with distinct content (first by path), and {copy path: original path}:
+    an archive with a backup copy of a file must not count its connections twice."""
+    first_of: dict[str, str] = {}
+    unique: list[ManifestEntry] = []
+    duplicates: dict[str, str] = {}
+    for entry in entries:
+        original = first_of.setdefault(entry.hash or entry.path, entry.path)
+        if original == entry.path:
+            unique.append(entry)
+        else:
+            duplicates[entry.path] = original
+    return unique, duplicates
 
 
 def _failures(manifest: Manifest, files: list[InputFile]) -> list[ManifestEntry]:
