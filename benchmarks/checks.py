@@ -48,7 +48,7 @@ def _flows_ok(found: dict[str, Any], ds: Dataset) -> bool:
 
 
 def ten_x(data: Any, specs: dict[str, CaptureSpec]) -> dict[str, Any]:
-    sets = datasets.ensure(data, specs, ["mem_base", "mem_10x"])
+    sets = datasets.ensure(data, specs, ["mem_base", "mem_10x"], own_writer=True)
     runs = {}
     for name, ds in sets.items():
         with PageCacheLock([ds.path]):
@@ -74,7 +74,7 @@ def concurrent(data: Any, specs: dict[str, CaptureSpec]) -> dict[str, Any]:
 
 
 def zstd_ratio(data: Any, specs: dict[str, CaptureSpec], runs: int) -> dict[str, Any]:
-    plain = datasets.ensure(data, specs, ["mixed"], random_payload=True)["mixed"]
+    plain = datasets.ensure(data, specs, ["mixed"], own_writer=True)["mixed"]
     packed = datasets.ensure_zstd(plain)
     times: dict[str, list[float]] = {"plain": [], "zstd": []}
     sums = {}

@@ -2,7 +2,7 @@
  * flowloop: the plain C reference loop of the benchmark suite.
  *
  * mmap a classic pcap file (any of the four magics), madvise it sequential, walk the
- * records prefetching a few KiB ahead, parse Ethernet (802.1Q / 802.1ad / 0x9100 tags),
+ * records prefetching a few KiB ahead (and each flow slot PENDING packets ahead), parse Ethernet (802.1Q / 802.1ad / 0x9100 tags),
  * IPv4 (options; later fragments skipped), IPv6 (hop-by-hop, routing, fragment,
  * destination options and AH headers), TCP and UDP ports, and count packets per
  * direction in an open-addressing table keyed by the canonical 5-tuple
@@ -126,29 +126,47 @@ static void table_grow(table_t *t) {
     *t = bigger;
 }
 
-static void count_packet(table_t *t, uint8_t proto, const uint8_t *src, uint16_t sport,
-                         const uint8_t *dst, uint16_t dport) {
+/* A parsed packet waiting for its table update (its slot is being prefetched). */
+typedef struct {
+    uint8_t a[16], b[16];
+    uint64_t hash;
+    uint16_t port_a, port_b;
+    uint8_t proto, dir;
+} pending_t;
+
+#define PENDING 16 /* packets between hashing a key and touching its slot */
+
+/* Canonical key (smaller endpoint first), its hash, and a prefetch of its slot. */
+static void stage_packet(const table_t *t, pending_t *p, uint8_t proto, const uint8_t *src,
+                         uint16_t sport, const uint8_t *dst, uint16_t dport) {
     int c = addr_cmp(src, dst);
-    int dir = !(c < 0 || (c == 0 && sport <= dport));
-    const uint8_t *a = dir ? dst : src, *b = dir ? src : dst;
-    uint16_t pa = dir ? dport : sport, pb = dir ? sport : dport;
-    uint64_t h = key_hash(a, b, (uint32_t)pa << 16 | pb, proto);
-    flow_t *f = table_slot(t, h, a, b, pa, pb, proto);
+    p->dir = !(c < 0 || (c == 0 && sport <= dport));
+    memcpy(p->a, p->dir ? dst : src, 16);
+    memcpy(p->b, p->dir ? src : dst, 16);
+    p->port_a = p->dir ? dport : sport;
+    p->port_b = p->dir ? sport : dport;
+    p->proto = proto;
+    p->hash = key_hash(p->a, p->b, (uint32_t)p->port_a << 16 | p->port_b, proto);
+    __builtin_prefetch(&t->slots[p->hash & t->mask], 1, 0);
+}
+
+static void count_packet(table_t *t, const pending_t *p) {
+    flow_t *f = table_slot(t, p->hash, p->a, p->b, p->port_a, p->port_b, p->proto);
     if (f->hash == 0) {
-        f->hash = h;
-        memcpy(f->a, a, 16);
-        memcpy(f->b, b, 16);
-        f->port_a = pa;
-        f->port_b = pb;
-        f->proto = proto;
+        f->hash = p->hash;
+        memcpy(f->a, p->a, 16);
+        memcpy(f->b, p->b, 16);
+        f->port_a = p->port_a;
+        f->port_b = p->port_b;
+        f->proto = p->proto;
         f->n[0] = f->n[1] = 0;
         if (++t->used * 2 > t->mask + 1) {
-            f->n[dir] = 1;
+            f->n[p->dir] = 1;
             table_grow(t);
             return;
         }
     }
-    f->n[dir]++;
+    f->n[p->dir]++;
 }
 
 /* Returns the IP protocol and sets src/dst/l4 offset, or 0 for packets without ports. */
@@ -290,6 +308,8 @@ int main(int argc, char **argv) {
     uint64_t packets = 0, flow_packets = 0;
     uint8_t src[16], dst[16];
     uint16_t sport = 0, dport = 0;
+    pending_t pending[PENDING];
+    unsigned staged = 0;
     while (p + 16 <= end) {
         __builtin_prefetch(p + PREFETCH_AHEAD, 0, 0);
         uint32_t caplen = ld32(p + 8, swap);
@@ -304,9 +324,14 @@ int main(int argc, char **argv) {
         int proto = parse_packet(pkt, caplen, src, dst, &sport, &dport);
         if (proto) {
             flow_packets++;
-            count_packet(&t, (uint8_t)proto, src, sport, dst, dport);
+            pending_t *p = &pending[staged++ % PENDING];
+            if (staged > PENDING)
+                count_packet(&t, p); /* the packet staged PENDING packets ago */
+            stage_packet(&t, p, (uint8_t)proto, src, sport, dst, dport);
         }
     }
+    for (unsigned k = staged > PENDING ? staged - PENDING : 0; k < staged; k++)
+        count_packet(&t, &pending[k % PENDING]);
     double elapsed = now() - t0;
     printf("{\"packets\": %llu, \"flow_packets\": %llu, \"flows\": %llu, "
            "\"checksum\": \"0x%016llx\", \"seconds\": %.6f}\n",
