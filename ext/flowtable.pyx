@@ -371,17 +371,25 @@ cdef class FlowTable:
                 return rec_of(s)
             i = (i + 1) & self.mask
 
+    cdef inline int64_t find_oriented(self, const PacketCols *c, Py_ssize_t i, uint64_t h,
+                                      bint src_a, const uint8_t *src, const uint8_t *dst,
+                                      uint16_t sport, uint16_t dport,
+                                      uint8_t proto) noexcept nogil:
+        """`find` for a packet's (or a quoted packet's) endpoints, put in canonical order."""
+        if src_a:
+            return self.find(h, src, dst, sport, dport, proto, c.vlan[i], c.vlan_inner[i],
+                             c.tunnel[i])
+        return self.find(h, dst, src, dport, sport, proto, c.vlan[i], c.vlan_inner[i],
+                         c.tunnel[i])
+
     cdef int flow_packet(self, const PacketCols *c, Py_ssize_t i, uint64_t h,
                          bint src_a) noexcept nogil:
-        cdef const uint8_t *a = c.src + 16 * i if src_a else c.dst + 16 * i
-        cdef const uint8_t *b = c.dst + 16 * i if src_a else c.src + 16 * i
-        cdef uint16_t pa = c.sport[i] if src_a else c.dport[i]
-        cdef uint16_t pb = c.dport[i] if src_a else c.sport[i]
         cdef uint8_t fl = c.tcp_flags[i]
         cdef bint pure_syn = c.proto[i] == PROTO_TCP and fl & TH_SYN and not fl & TH_ACK
         cdef int64_t ts = c.ts_ns[i]
-        cdef int64_t found = self.find(h, a, b, pa, pb, c.proto[i], c.vlan[i],
-                                       c.vlan_inner[i], c.tunnel[i])
+        cdef int64_t found = self.find_oriented(c, i, h, src_a, c.src + 16 * i,
+                                                c.dst + 16 * i, c.sport[i], c.dport[i],
+                                                c.proto[i])
         cdef uint32_t rid
         cdef FlowRec *r
         cdef int role
@@ -435,12 +443,9 @@ cdef class FlowTable:
     cdef void icmp_error(self, const PacketCols *c, Py_ssize_t i, uint64_t h,
                          bint src_a) noexcept nogil:
         """Attribute an ICMP port unreachable to the UDP flow of the datagram it quotes."""
-        cdef const uint8_t *a = c.q_src + 16 * i if src_a else c.q_dst + 16 * i
-        cdef const uint8_t *b = c.q_dst + 16 * i if src_a else c.q_src + 16 * i
-        cdef uint16_t pa = c.q_sport[i] if src_a else c.q_dport[i]
-        cdef uint16_t pb = c.q_dport[i] if src_a else c.q_sport[i]
-        cdef int64_t found = self.find(h, a, b, pa, pb, c.q_proto[i], c.vlan[i],
-                                       c.vlan_inner[i], c.tunnel[i])
+        cdef int64_t found = self.find_oriented(c, i, h, src_a, c.q_src + 16 * i,
+                                                c.q_dst + 16 * i, c.q_sport[i],
+                                                c.q_dport[i], c.q_proto[i])
         cdef FlowRec *r
         if found < 0:
             self.icmp_errors_unmatched += 1
