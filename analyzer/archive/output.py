@@ -77,16 +77,20 @@ def flow_table(frame: FlowFrame, verdicts: Verdicts) -> pa.Table:
     listener = np.asarray(verdicts.flow_listener, dtype=np.int64)
     added = {
         "id": pa.array(np.arange(len(frame), dtype=np.int64)),
-        "class": pa.array(np.asarray(verdicts.flow_class).astype(str).tolist(), pa.string()),
+        "class": _strings(verdicts.flow_class),
         "listener": pa.array(listener, mask=listener < 0),
         "snapshot": pa.array(snapshot_index, mask=snapshot_index < 0),
-        "reason": pa.array(np.asarray(verdicts.flow_reason).astype(str).tolist(), pa.string()),
+        "reason": _strings(verdicts.flow_reason),
         "day": pa.array(_days(frame.columns["first_ts_ns"]), pa.string()),
         "host": pa.array(_hosts(snapshot_index, verdicts), pa.string()),
     }
     for name, column in added.items():
         table = table.append_column(name, column)
     return table
+
+
+def _strings(values: np.ndarray) -> pa.Array:
+    return pa.array(np.asarray(values, dtype=object), pa.string())
 
 
 def _days(first_ts_ns: np.ndarray) -> list[str]:
