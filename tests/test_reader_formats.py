@@ -81,10 +81,10 @@ def link_frames(linktype_case: str) -> tuple[int, list[bytes]]:
     ethertype = {4: 0x0800, 6: 0x86DD}
     cases = {
         "ethernet": (1, lambda p: Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / p),
-        "dot1q": (1, lambda p: Ether() / Dot1Q(vlan=100) / p),
-        "qinq_8021ad": (1, lambda p: Ether() / Dot1AD(vlan=200) / Dot1Q(vlan=300) / p),
-        "tag_9100": (1, lambda p: Ether(type=0x9100) / Dot1Q(vlan=7) / p),
-        "mpls": (1, lambda p: Ether() / MPLS(label=16, s=0) / MPLS(label=17, s=1) / p),
+        "dot1q": (1, lambda p: Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / Dot1Q(vlan=100) / p),
+        "qinq_8021ad": (1, lambda p: Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / Dot1AD(vlan=200) / Dot1Q(vlan=300) / p),
+        "tag_9100": (1, lambda p: Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02", type=0x9100) / Dot1Q(vlan=7) / p),
+        "mpls": (1, lambda p: Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / MPLS(label=16, s=0) / MPLS(label=17, s=1) / p),
         "sll": (113, lambda p: CookedLinux(proto=ethertype[_family_of(p)]) / p),
         "sll2": (276, lambda p: CookedLinuxV2(proto=ethertype[_family_of(p)]) / p),
     }
