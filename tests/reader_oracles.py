@@ -22,6 +22,7 @@ from scapy.layers.inet6 import (
     IPv46,
 )
 from scapy.layers.ipsec import AH
+from scapy.layers.l2 import Ether
 from scapy.packet import Packet, Raw
 
 from analyzer.capture import read_batches
@@ -48,6 +49,12 @@ class Seen:
 
 
 # ---------------------------------------------------------------- Scapy
+
+
+def eth(**fields: int) -> Ether:
+    """Fixed MACs: without a destination Scapy would try to resolve it (ARP)."""
+    return Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02", **fields)
+
 
 
 def scapy_frame(frame: bytes, linktype: int) -> Packet:
@@ -236,8 +243,24 @@ def ticks_for(ts_ns: int, tsresol: int | None) -> int:
     return ts_ns * 10 ** (tsresol & 0x7F) // 1_000_000_000
 
 
-__all__ = ["ICMP", "Seen", "block", "dpkt_seen", "dpkt_vlan", "epb", "idb", "obsolete_pb",
-           "our_rows", "our_seen", "scapy_frame", "scapy_seen", "shb", "spb", "ticks_for"]
+__all__ = [
+    "ICMP",
+    "Seen",
+    "block",
+    "dpkt_seen",
+    "dpkt_vlan",
+    "epb",
+    "eth",
+    "idb",
+    "obsolete_pb",
+    "our_rows",
+    "our_seen",
+    "scapy_frame",
+    "scapy_seen",
+    "shb",
+    "spb",
+    "ticks_for",
+]
 
 
 def scapy_records(path: Path) -> list[tuple[bytes, object]]:

@@ -16,9 +16,8 @@ from pathlib import Path
 import dpkt
 import pytest
 import zstandard
-from reader_oracles import epb, idb, our_rows, scapy_records, shb
-from scapy.layers.inet import IP, TCP, UDP
-from scapy.layers.l2 import Ether
+from reader_oracles import epb, eth, idb, our_rows, scapy_records, shb
+from scapy.layers.inet import IP, TCP
 from scapy.utils import RawPcapWriter
 
 from analyzer.capture import CaptureStats, read_batches
@@ -28,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def frames(n: int, base_port: int = 1000) -> list[bytes]:
-    return [bytes(Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / IP(src="192.0.2.1", dst="192.0.2.2")
+    return [bytes(eth() / IP(src="192.0.2.1", dst="192.0.2.2")
                   / TCP(sport=base_port + i, dport=80) / (b"p" * (i % 50)))
             for i in range(n)]
 
@@ -44,7 +43,8 @@ def write_pcap(path: Path, data: list[bytes], times_us: list[int] | None = None)
 
 def dpkt_ports(path: Path) -> list[int]:
     with path.open("rb") as handle:
-        return [dpkt.ethernet.Ethernet(buf).data.data.sport for _ts, buf in dpkt.pcap.Reader(handle)]
+        return [dpkt.ethernet.Ethernet(buf).data.data.sport
+                for _ts, buf in dpkt.pcap.Reader(handle)]
 
 
 def record_offsets(path: Path) -> list[int]:

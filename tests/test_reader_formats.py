@@ -16,6 +16,7 @@ from reader_oracles import (
     dpkt_seen,
     dpkt_vlan,
     epb,
+    eth,
     idb,
     obsolete_pb,
     our_rows,
@@ -37,7 +38,7 @@ from scapy.layers.inet6 import (
     IPv6ExtHdrRouting,
 )
 from scapy.layers.ipsec import AH
-from scapy.layers.l2 import CookedLinux, CookedLinuxV2, Dot1AD, Dot1Q, Ether
+from scapy.layers.l2 import CookedLinux, CookedLinuxV2, Dot1AD, Dot1Q
 from scapy.utils import RawPcapWriter
 
 BASE_NS = 1_700_000_000_123_456_789
@@ -80,11 +81,11 @@ def link_frames(linktype_case: str) -> tuple[int, list[bytes]]:
     """(link type, frames) carrying every IP_PACKETS entry over that link layer."""
     ethertype = {4: 0x0800, 6: 0x86DD}
     cases = {
-        "ethernet": (1, lambda p: Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / p),
-        "dot1q": (1, lambda p: Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / Dot1Q(vlan=100) / p),
-        "qinq_8021ad": (1, lambda p: Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / Dot1AD(vlan=200) / Dot1Q(vlan=300) / p),
-        "tag_9100": (1, lambda p: Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02", type=0x9100) / Dot1Q(vlan=7) / p),
-        "mpls": (1, lambda p: Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02") / MPLS(label=16, s=0) / MPLS(label=17, s=1) / p),
+        "ethernet": (1, lambda p: eth() / p),
+        "dot1q": (1, lambda p: eth() / Dot1Q(vlan=100) / p),
+        "qinq_8021ad": (1, lambda p: eth() / Dot1AD(vlan=200) / Dot1Q(vlan=300) / p),
+        "tag_9100": (1, lambda p: eth(type=0x9100) / Dot1Q(vlan=7) / p),
+        "mpls": (1, lambda p: eth() / MPLS(label=16, s=0) / MPLS(label=17, s=1) / p),
         "sll": (113, lambda p: CookedLinux(proto=ethertype[_family_of(p)]) / p),
         "sll2": (276, lambda p: CookedLinuxV2(proto=ethertype[_family_of(p)]) / p),
     }
@@ -128,8 +129,8 @@ def write_pcap(path: Path, linktype: int, frames: list[bytes], *, nano: bool,
 
 def _dpkt_mpls_blind(frame: bytes, linktype: int) -> bool:
     """dpkt takes an MPLS payload for IPv4 only if its first byte is 0x45 (no options)."""
-    eth = dpkt.ethernet.Ethernet(frame) if linktype == 1 else None
-    return bool(eth is not None and getattr(eth, "mpls_labels", None))
+    decoded = dpkt.ethernet.Ethernet(frame) if linktype == 1 else None
+    return bool(decoded is not None and getattr(decoded, "mpls_labels", None))
 
 
 def assert_rows_match_oracles(rows: list[dict], frames: list[bytes], linktypes: list[int]) -> None:
