@@ -15,6 +15,7 @@ import argparse
 import json
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -181,6 +182,25 @@ def summarize(ds: Dataset, results: Sequence[ToolResult]) -> list[dict[str, Any]
     return rows
 
 
+# issue 8: (row name prefix, minimum ratio to the C loop, captures it applies to)
+TARGETS = (
+    ("ours: reader + flows", 0.7, ("mixed", "small")),
+    ("ours: dualstack flows", 0.5, ("mixed",)),
+)
+
+
+def format_targets(dataset: str, rows: Sequence[dict[str, Any]]) -> str:
+    """One line per issue-8 target that applies to this capture: met or not."""
+    lines = []
+    for prefix, minimum, where in TARGETS:
+        row = next((r for r in rows if r["tool"].startswith(prefix)), None)
+        if dataset not in where or row is None or "of_c" not in row:
+            continue
+        verdict = "met" if row["of_c"] >= minimum else "NOT met"
+        lines.append(f"- target: {prefix} >= {minimum}x the C loop: {row['of_c']:.2f}x, {verdict}")
+    return "\n".join(lines)
+
+
 def format_table(title: str, rows: Sequence[dict[str, Any]]) -> str:
     lines = [f"### {title}", "",
              "| tool | packets/s | MB/s | peak RssAnon MiB | x of C | slower than C | note |",
@@ -226,6 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     compiled_c = machine.compile_c_loop(args.data)
     tools = build_tools(datasets.scapy_limit(scale), compiled_c)
     report: dict[str, Any] = {
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "scale": scale, "runs": runs, "slow_runs": slow_runs, "machine": machine.describe(),
         "versions": machine.versions(compiled_c), "datasets": {}, "results": {},
     }
@@ -236,7 +257,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows = summarize(ds, run_dataset(ds, tools, runs, slow_runs))
         report["datasets"][name] = ds.as_dict()
         report["results"][name] = rows
-        tables.append(format_table(f"{name}: {ds.describe()}", rows))
+        tables.append(format_table(f"{name}: {ds.describe()}", rows) + "\n\n"
+                      + format_targets(name, rows))
         print(tables[-1] + "\n", flush=True)
     if not args.no_memory:
         report["memory"] = checks.run_checks(args.data, specs, runs=runs)
@@ -245,6 +267,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.profile:
         report["profile"] = profile.run(args.data, specs, compiled_c)
         print(profile.format_report(report["profile"]), flush=True)
+    report["tables"] = tables
     save(report, args.results, history=not args.no_history)
     return 1 if any(r["error"] for rows in report["results"].values() for r in rows) else 0
 
@@ -253,8 +276,9 @@ def save(report: dict[str, Any], results: Path, *, history: bool) -> None:
     results.mkdir(parents=True, exist_ok=True)
     (results / "latest.json").write_text(json.dumps(report, indent=1) + "\n")
     if history:
+        compact = {k: v for k, v in report.items() if k not in ("tables", "profile")}
         with (results / "history.jsonl").open("a") as f:
-            f.write(json.dumps(report, separators=(",", ":")) + "\n")
+            f.write(json.dumps(compact, separators=(",", ":")) + "\n")
 
 
 if __name__ == "__main__":
