@@ -64,9 +64,10 @@ cdef void decode_udp(const uint8_t* p, uint32_t cap, uint32_t length, Pkt* k) no
         set_status(k, ST_TRUNCATED_L4)
         return
     ulen = be16(p + 4)
-    if ulen == 0 and length > 65535:
-        k.payload_len = length - 8      # jumbogram (RFC 2675)
-    elif ulen < 8 or (ulen > length and k.frag == 0):
+    if (ulen == 0 and length > 65535) or (k.frag == 1 and ulen >= 8):
+        # jumbogram (RFC 2675), or a first fragment: count only this fragment's bytes
+        k.payload_len = length - 8
+    elif ulen < 8 or ulen > length:
         set_status(k, ST_BAD_UDP_LENGTH)
         k.payload_len = length - 8 if length >= 8 else 0
     else:

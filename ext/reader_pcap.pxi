@@ -89,8 +89,12 @@ cdef bint pcap_record_plausible(const State* s, const uint8_t* h, uint32_t max_c
     cdef uint32_t caplen = ld32(h + 8, s.big)
     cdef uint32_t wirelen = ld32(h + 12, s.big)
     cdef uint32_t frac = ld32(h + 4, s.big)
-    if caplen > max_caplen or caplen > wirelen or wirelen > 16 * max_caplen:
+    cdef int64_t seconds = ld32(h, s.big)
+    cdef int64_t last = s.last_ts // 1000000000
+    if caplen == 0 or caplen > max_caplen or caplen > wirelen or wirelen > 16 * max_caplen:
         return False
+    if s.last_ts != 0 and (seconds < last - 86400 or seconds > last + 86400 * 366):
+        return False    # a day before or a year after the last good packet: not a header
     return frac < (1000000000 if s.nanos else 1000000)
 
 
