@@ -269,3 +269,13 @@ def test_arrow_and_pandas_views() -> None:
     assert df["client"].tolist() == [C4, C6]
     assert df["packets_c2s"].tolist() == [5, 5]
     assert df["midstream"].tolist() == [False, False]
+
+
+def test_reordered_handshake_is_not_midstream() -> None:
+    # the server's SYN-ACK was captured before the client's SYN (capture reordering)
+    f = flows([pkt(S4, 80, C4, 1234, 0.0, flags=SYN | ACK),
+               pkt(C4, 1234, S4, 80, 0.001, flags=SYN),
+               pkt(C4, 1234, S4, 80, 0.002, flags=ACK)])
+    row = f.to_records(extras=True)[0]
+    assert (row["client_port"], row["midstream"], row["client_guessed"]) == (1234, False, False)
+    assert (row["outcome"], row["conn_state"]) == ("accepted", "S1")

@@ -50,7 +50,7 @@ def build_columns(raw: dict[str, np.ndarray] | None) -> FlowColumns:
         "last_ts_ns": raw["last_ts_ns"],
         "vlan": raw["vlan"],
         "tunnel": _names(raw["tunnel"], dict(enumerate(TUNNEL_NAMES)), "<U4"),
-        "midstream": fb.has(flags, fb.MIDSTREAM),
+        "midstream": midstream(raw),
         "client_addr": raw["client_addr"],
         "server_addr": raw["server_addr"],
         "proto_num": raw["proto"],
@@ -66,6 +66,13 @@ def build_columns(raw: dict[str, np.ndarray] | None) -> FlowColumns:
         "icmp_unreachable": fb.has(flags, fb.ICMP_UNREACH),
     }
     return FlowColumns(arrays, DERIVED, ALL_COLUMNS)
+
+
+def midstream(raw: dict[str, np.ndarray]) -> np.ndarray:
+    """The client's SYN is not in the capture. A flow that began with the server's SYN-ACK
+    (reordered handshake) and then shows the client's SYN is not midstream."""
+    reordered = fb.has(raw["flow_flags"], fb.FIRST_SYNACK) & fb.has(raw["sent_c2s"], fb.SYN)
+    return fb.has(raw["flow_flags"], fb.MIDSTREAM) & ~reordered
 
 
 def _client_text(cols: Mapping[str, np.ndarray]) -> np.ndarray:

@@ -40,17 +40,23 @@ def conn_states(raw: dict[str, np.ndarray]) -> npt.NDArray[np.str_]:
 
 
 def _endpoint_states(raw: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Each side's final TCP endpoint state, following Zeek's TCP analyzer: a SYN-ACK
+    establishes both sides; an originator whose SYN was missed is established by its ACK
+    of a seen SYN-ACK; a responder that only acked the SYN without data stays inactive."""
     so, sr = raw["sent_c2s"], raw["sent_s2c"]
+    synack_seen = fb.has(sr, fb.SYNACK)
     orig_acked = fb.has(raw["tcp_flags_c2s"], fb.TH_ACK)
-    handshake_o = np.where(
-        fb.has(so, fb.SYN),
-        np.where(fb.has(sr, fb.SYNACK) & orig_acked, Endpoint.ESTABLISHED, Endpoint.SYN_SENT),
-        Endpoint.PARTIAL,
+    handshake_o = np.select(
+        [fb.has(so, fb.SYN) & synack_seen, fb.has(so, fb.SYN), fb.has(so, fb.SYNACK),
+         synack_seen & orig_acked],
+        [Endpoint.ESTABLISHED, Endpoint.SYN_SENT, Endpoint.SYN_ACK_SENT, Endpoint.ESTABLISHED],
+        default=Endpoint.PARTIAL,
     )
-    handshake_r = np.where(
-        fb.has(sr, fb.SYNACK),
-        np.where(orig_acked, Endpoint.ESTABLISHED, Endpoint.SYN_ACK_SENT),
-        Endpoint.PARTIAL,
+    only_acked_syn = fb.has(so, fb.SYN) & ~fb.has(sr, fb.DATA)
+    handshake_r = np.select(
+        [synack_seen, fb.has(sr, fb.SYN), only_acked_syn],
+        [Endpoint.ESTABLISHED, Endpoint.SYN_SENT, Endpoint.INACTIVE],
+        default=Endpoint.PARTIAL,
     )
     os_ = _closing(so, raw["packets_c2s"], handshake_o)
     rs = _closing(sr, raw["packets_s2c"], handshake_r)

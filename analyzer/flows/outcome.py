@@ -18,15 +18,15 @@ from analyzer.flows import flowbits as fb
 def outcomes(raw: dict[str, np.ndarray]) -> npt.NDArray[np.str_]:
     proto, flags, s2c = raw["proto"], raw["flow_flags"], raw["sent_s2c"]
     tcp = proto == fb.TCP
-    midstream = fb.has(flags, fb.MIDSTREAM)
-    tcp_accepted = (~midstream & fb.has(s2c, fb.SYNACK | fb.DATA)) | fb.has(flags, fb.FIRST_SYNACK)
-    tcp_refused = ~midstream & ~tcp_accepted & fb.has(s2c, fb.RST)
+    no_handshake = fb.has(flags, fb.MIDSTREAM) & ~fb.has(flags, fb.FIRST_SYNACK)
+    tcp_accepted = ~no_handshake & fb.has(s2c, fb.SYNACK | fb.DATA)
+    tcp_refused = ~no_handshake & ~tcp_accepted & fb.has(s2c, fb.RST)
     udp_answered = raw["packets_s2c"] > 0
     udp_refused = ~udp_answered & fb.has(flags, fb.ICMP_UNREACH)
     choices = [
         tcp & tcp_accepted,
         tcp & tcp_refused,
-        tcp & midstream,
+        tcp & no_handshake,
         tcp,
         udp_answered,
         udp_refused,
