@@ -50,7 +50,8 @@ def count_ours(path: Path) -> int:
     """IP packets, as our reader sees them (all columns are filled regardless)."""
     from analyzer.capture import read_batches
 
-    return sum(int((batch.columns["wire_family"] != 0).sum()) for batch in read_batches(path))
+    return sum(int((batch.columns["wire_family"] != 0).sum())
+               for batch in read_batches(path, reuse_buffers=True))
 
 
 def count_dpkt(path: Path) -> int:

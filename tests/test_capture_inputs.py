@@ -222,3 +222,10 @@ def test_stdin_pipe_from_tcpdump(tmp_path: Path) -> None:
 
     ports = [json.loads(line)["sport"] for line in out.splitlines()]
     assert ports == dpkt_ports(path)
+
+
+def test_reused_buffers_give_the_same_packets(tmp_path: Path) -> None:
+    path = write_pcap(tmp_path / "x.pcap", frames(100))
+    fresh = [b["sport"].tolist() for b in read_batches(path, batch_size=16)]
+    reused = [b["sport"].tolist() for b in read_batches(path, batch_size=16, reuse_buffers=True)]
+    assert reused == fresh and sum(fresh, []) == dpkt_ports(path)

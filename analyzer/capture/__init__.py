@@ -56,6 +56,7 @@ def read_batches(
     batch_size: int = 65536,
     resync: bool = False,
     stats: CaptureStats | None = None,
+    reuse_buffers: bool = False,
 ) -> Iterator[PacketBatch]:
     """Packet batches of one capture, or of several merged in timestamp order.
 
@@ -64,6 +65,9 @@ def read_batches(
     with resync=True the reader skips to the next plausible record instead and
     counts the skipped bytes in `stats`. A truncated last record is not an error:
     `stats.warnings` says where the input ended.
+
+    reuse_buffers=True fills the same arrays for every batch (about 20 % faster on
+    large captures): a batch is then valid only until the next one is requested.
     """
     stats = stats if stats is not None else CaptureStats()
     listed = _as_list(sources)
@@ -77,7 +81,8 @@ def read_batches(
         raise
     stats.sources.extend(capture.name for capture in captures)
     streams = [
-        read_source(capture, batch_size=batch_size, resync=resync, stats=stats)
+        read_source(capture, batch_size=batch_size, resync=resync, stats=stats,
+                    reuse_buffers=reuse_buffers)
         for capture in captures
     ]
     batches = streams[0] if len(streams) == 1 else merge_by_time(

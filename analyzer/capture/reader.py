@@ -46,7 +46,7 @@ class SourceReader:
     """Packet batches of one opened capture."""
 
     def __init__(self, capture: CaptureInput, batch_size: int, resync: bool,
-                 stats: CaptureStats) -> None:
+                 stats: CaptureStats, reuse_buffers: bool = False) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self.capture = capture
@@ -55,9 +55,10 @@ class SourceReader:
         self.stats = stats
         self.parser = _reader.Parser(capture.format)
         self.pos = 0
+        self.reused: dict | None = allocate_columns(batch_size) if reuse_buffers else None
 
     def _new_columns(self) -> dict:
-        columns = allocate_columns(self.batch_size)
+        columns = self.reused if self.reused is not None else allocate_columns(self.batch_size)
         self.parser.bind(columns, self.batch_size)
         return columns
 
@@ -128,7 +129,7 @@ class SourceReader:
 
 
 def read_source(capture: CaptureInput, *, batch_size: int, resync: bool,
-                stats: CaptureStats) -> Iterator[PacketBatch]:
+                stats: CaptureStats, reuse_buffers: bool = False) -> Iterator[PacketBatch]:
     """Batches of one opened capture (closes it when done)."""
     with capture:
-        yield from SourceReader(capture, batch_size, resync, stats).batches()
+        yield from SourceReader(capture, batch_size, resync, stats, reuse_buffers).batches()
