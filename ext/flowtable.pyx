@@ -146,6 +146,7 @@ cdef class FlowTable:
     cdef int64_t last_sweep_now
     cdef uint64_t since_sweep
     cdef uint32_t finish_cursor
+    cdef bint busy
     cdef readonly uint64_t packets_in_flows
     cdef readonly uint64_t packets_ignored
     cdef readonly uint64_t icmp_errors_matched
@@ -534,6 +535,13 @@ cdef class FlowTable:
             FT_PREFETCH(r + 64)
             FT_PREFETCH(r + sizeof(FlowRec) - 1)
 
+    cdef int enter(self) except -1:
+        """The GIL is released while a batch is processed: refuse a second thread."""
+        if self.busy:
+            raise RuntimeError("FlowTable is in use by another thread")
+        self.busy = True
+        return 0
+
     cdef int reserve_buffers(self, Py_ssize_t n) except -1:
         if n <= self.buf_cap:
             return 0
@@ -559,9 +567,13 @@ cdef class FlowTable:
             return
         fill_cols(&c, arrays)
         self.reserve_buffers(c.n)
-        with nogil:
-            self.classify(&c)
-            status = self.run(&c)
+        self.enter()
+        try:
+            with nogil:
+                self.classify(&c)
+                status = self.run(&c)
+        finally:
+            self.busy = False
         if status == FT_NOMEM:
             raise MemoryError(f"flow table: out of memory with {self.live_flows} live flows")
 
@@ -570,8 +582,12 @@ cdef class FlowTable:
         cdef int status
         if now_ns > self.now:
             self.now = now_ns
-        with nogil:
-            status = self.sweep()
+        self.enter()
+        try:
+            with nogil:
+                status = self.sweep()
+        finally:
+            self.busy = False
         if status == FT_NOMEM:
             raise MemoryError("flow table: out of memory while expiring flows")
 
@@ -582,16 +598,20 @@ cdef class FlowTable:
         cdef Py_ssize_t moved = 0, scanned = 0
         cdef uint32_t rid
         cdef int status = FT_OK
-        with nogil:
-            while scanned < self.rec_hw and (limit < 0 or moved < limit):
-                rid = self.finish_cursor
-                self.finish_cursor = (self.finish_cursor + 1) % self.rec_hw
-                scanned += 1
-                if self.recs[rid].flags & F_IN_USE:
-                    status = self.finish(rid)
-                    if status != FT_OK:
-                        break
-                    moved += 1
+        self.enter()
+        try:
+            with nogil:
+                while scanned < self.rec_hw and (limit < 0 or moved < limit):
+                    rid = self.finish_cursor
+                    self.finish_cursor = (self.finish_cursor + 1) % self.rec_hw
+                    scanned += 1
+                    if self.recs[rid].flags & F_IN_USE:
+                        status = self.finish(rid)
+                        if status != FT_OK:
+                            break
+                        moved += 1
+        finally:
+            self.busy = False
         if status == FT_NOMEM:
             raise MemoryError("flow table: out of memory while finishing flows")
         return moved
@@ -600,6 +620,8 @@ cdef class FlowTable:
         """Finished flows as raw columns (RAW_FLOW_COLUMNS), at most `limit` of them (all
         when negative), removed from the buffer; rows in first-packet order (flows with the
         same first packet time in the order they finished)."""
+        if self.busy:
+            raise RuntimeError("FlowTable is in use by another thread")
         cdef Py_ssize_t n = self.n_done if limit < 0 else min(limit, self.n_done)
         cdef FlowRec *smaller
         cdef const FlowRec *recs = self.done + self.n_done - n
