@@ -11,13 +11,13 @@ stdin. The columns are PACKET_COLUMNS (analyzer/capture/columns.py); the per-pac
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 
 from analyzer.capture.batch import PacketBatch
 from analyzer.capture.columns import PACKET_COLUMNS, TUNNEL_NAMES
 from analyzer.capture.merge import merge_by_time
 from analyzer.capture.reader import read_source
-from analyzer.capture.source import open_capture
+from analyzer.capture.source import CaptureInput, open_capture
 from analyzer.capture.stats import CaptureStats
 from analyzer.capture.status import PacketStatus, status_label
 from analyzer.capture.text import address_text, addresses_text, tunnel_name
@@ -57,7 +57,7 @@ def read_batches(
     resync: bool = False,
     stats: CaptureStats | None = None,
     reuse_buffers: bool = False,
-) -> Iterator[PacketBatch]:
+) -> Generator[PacketBatch, None, None]:
     """Packet batches of one capture, or of several merged in timestamp order.
 
     Every source is opened first (NotACaptureError / InputError before any batch).
@@ -92,7 +92,7 @@ def read_batches(
 
 
 def _counted(batches: Iterator[PacketBatch], stats: CaptureStats,
-             captures: list) -> Iterator[PacketBatch]:
+             captures: list[CaptureInput]) -> Generator[PacketBatch, None, None]:
     try:
         for batch in batches:
             stats.add_batch(batch)

@@ -11,8 +11,8 @@ from analyzer.capture.columns import PACKET_COLUMNS
 from analyzer.capture.text import addresses_text
 
 if TYPE_CHECKING:
-    import pandas
-    import pyarrow
+    import pandas  # type: ignore[import-untyped]
+    import pyarrow  # type: ignore[import-untyped]
 
 ADDRESS_COLUMNS = frozenset({"src", "dst", "q_src", "q_dst"})
 

@@ -9,6 +9,7 @@ source can still produce an earlier (or equal, from an earlier source) key.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import Literal
 
 import numpy as np
 
@@ -67,7 +68,9 @@ def _release_round(heads: list[_Head]) -> list[tuple[int, dict[str, np.ndarray],
         if not live:
             count = len(head.keys)
         else:
-            side = "right" if head.index <= first_at_frontier else "left"
+            side: Literal["left", "right"] = (
+                "right" if head.index <= first_at_frontier else "left"
+            )
             count = int(np.searchsorted(head.keys, frontier, side=side))
         if count:
             pieces.append((head.index, *head.take(count)))

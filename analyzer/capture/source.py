@@ -10,10 +10,10 @@ import os
 import stat
 import sys
 from contextlib import ExitStack
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from analyzer._reader import FORMAT_PCAP, FORMAT_PCAPNG
-from analyzer.capture.window import ByteWindow, MappedWindow, StreamWindow
+from analyzer.capture.window import ByteWindow, MappedWindow, Readable, StreamWindow
 from analyzer.errors import InputError, NotACaptureError
 
 CAPTURE_MAGICS: dict[bytes, int] = {
@@ -35,7 +35,7 @@ STDIN_NAME = "<stdin>"
 class PrefixedReader:
     """A stream whose first bytes were already read (to sniff them): replays them."""
 
-    def __init__(self, prefix: bytes, stream: BinaryIO) -> None:
+    def __init__(self, prefix: bytes, stream: Readable) -> None:
         self._prefix = prefix
         self._stream = stream
 
@@ -53,7 +53,7 @@ class PrefixedReader:
 
     def readinto(self, buffer: memoryview) -> int:
         if not self._prefix:
-            return self._stream.readinto(buffer)
+            return self._stream.readinto(buffer) or 0
         count = min(len(buffer), len(self._prefix))
         buffer[:count] = self._prefix[:count]
         self._prefix = self._prefix[count:]
@@ -63,7 +63,7 @@ class PrefixedReader:
         """The underlying stream belongs to the opener."""
 
 
-def read_head(stream: BinaryIO, size: int = 8) -> bytes:
+def read_head(stream: Readable, size: int = 8) -> bytes:
     """Up to `size` first bytes (fewer only at end of input)."""
     head = b""
     while len(head) < size:
@@ -85,18 +85,19 @@ def sniff_format(head: bytes) -> int | None:
     return CAPTURE_MAGICS.get(head[:4])
 
 
-def decompressor(kind: str, stream: BinaryIO) -> BinaryIO:
+def decompressor(kind: str, stream: Readable) -> Readable:
     """A stream of the decompressed bytes (multi-member/multi-frame aware)."""
     if kind == "gzip":
-        return gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[return-value]
+        return cast(Readable, gzip.GzipFile(fileobj=cast(BinaryIO, stream), mode="rb"))
     if kind == "bzip2":
-        return bz2.BZ2File(stream)  # type: ignore[return-value]
+        return cast(Readable, bz2.BZ2File(cast(BinaryIO, stream)))
     if kind == "xz":
-        return lzma.LZMAFile(stream)  # type: ignore[return-value]
+        return cast(Readable, lzma.LZMAFile(cast(BinaryIO, stream)))
     import zstandard
 
-    reader = zstandard.ZstdDecompressor().stream_reader(stream, read_across_frames=True)
-    return reader  # type: ignore[return-value]
+    reader = zstandard.ZstdDecompressor().stream_reader(cast(BinaryIO, stream),
+                                                             read_across_frames=True)
+    return cast(Readable, reader)
 
 
 class CaptureInput:
@@ -121,27 +122,27 @@ class CaptureInput:
         self.close()
 
 
-def _open_raw(path: str | os.PathLike[str], resources: ExitStack) -> tuple[str, BinaryIO]:
+def _open_raw(path: str | os.PathLike[str], resources: ExitStack) -> tuple[str, Readable]:
     if os.fspath(path) == "-":
-        return STDIN_NAME, sys.stdin.buffer
+        return STDIN_NAME, cast(Readable, sys.stdin.buffer)
     name = os.fspath(path)
     try:
         fileobj = open(name, "rb")  # noqa: SIM115 - closed by the ExitStack
     except OSError as exc:
         raise InputError(name, f"cannot open: {exc.strerror or exc}") from exc
     resources.callback(fileobj.close)
-    return name, fileobj
+    return name, cast(Readable, fileobj)
 
 
-def _is_mappable(stream: BinaryIO) -> bool:
+def _is_mappable(stream: Readable) -> bool:
     try:
-        info = os.fstat(stream.fileno())
+        info = os.fstat(stream.fileno())  # type: ignore[attr-defined]
     except (OSError, ValueError, AttributeError):
         return False
     return stat.S_ISREG(info.st_mode) and info.st_size > 0
 
 
-def _sniff_decompressed(name: str, kind: str, stream: BinaryIO) -> tuple[bytes, BinaryIO]:
+def _sniff_decompressed(name: str, kind: str, stream: Readable) -> tuple[bytes, Readable]:
     inner = decompressor(kind, stream)
     try:
         return read_head(inner), inner
@@ -156,7 +157,7 @@ def open_capture(path: str | os.PathLike[str]) -> CaptureInput:
         name, raw = _open_raw(path, resources)
         head = read_head(raw)
         compression = sniff_compression(head)
-        stream: BinaryIO = raw
+        stream: Readable = raw
         if compression is not None:
             head, stream = _sniff_decompressed(name, compression, PrefixedReader(head, raw))
         fmt = sniff_format(head)
@@ -168,9 +169,9 @@ def open_capture(path: str | os.PathLike[str]) -> CaptureInput:
             )
         window: ByteWindow
         if compression is None and _is_mappable(raw):
-            window = MappedWindow(raw)
+            window = MappedWindow(cast(BinaryIO, raw))
         else:
-            window = StreamWindow(PrefixedReader(head, stream), name)  # type: ignore[arg-type]
+            window = StreamWindow(PrefixedReader(head, stream), name)
         return CaptureInput(name, fmt, compression, window, resources)
     except BaseException:
         resources.close()

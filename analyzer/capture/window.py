@@ -24,6 +24,14 @@ def _decompression_errors() -> tuple[type[BaseException], ...]:
     return (OSError, zlib.error, lzma.LZMAError, zstandard.ZstdError)
 
 
+class Readable(Protocol):
+    """What the reader needs of a stream: stdin, a file, a decompressor."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def readinto(self, buffer: memoryview, /) -> int | None: ...
+
+
 class ByteWindow(Protocol):
     """The bytes currently available: view()[0] is input byte `base`."""
 
@@ -72,7 +80,7 @@ class MappedWindow:
 class StreamWindow:
     """A buffer refilled from a stream; grows only when a single record needs it."""
 
-    def __init__(self, stream: BinaryIO, name: str, chunk: int = STREAM_CHUNK) -> None:
+    def __init__(self, stream: Readable, name: str, chunk: int = STREAM_CHUNK) -> None:
         self._stream = stream
         self._name = name
         self._buffer = np.empty(chunk, dtype=np.uint8)
@@ -95,7 +103,7 @@ class StreamWindow:
     def refill(self) -> None:
         if self._fill == len(self._buffer):
             self._grow()
-        target = memoryview(self._buffer)[self._fill :]
+        target = self._buffer.data[self._fill :]
         try:
             count = self._stream.readinto(target)
         except EOFError as exc:
