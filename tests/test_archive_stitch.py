@@ -10,10 +10,10 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-from analyzer._flowtable import PACKET_INPUTS, RAW_FLOW_COLUMNS
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
+from analyzer._flowtable import PACKET_INPUTS, RAW_FLOW_COLUMNS
 from analyzer.archive.stitch import FilePiece, stitch
 from analyzer.capture.columns import PACKET_COLUMNS
 from analyzer.flows import Timeouts

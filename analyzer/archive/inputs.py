@@ -106,8 +106,7 @@ def looks_like_capture(path: str) -> bool:
             kind = sniff_compression(head)
             if kind is not None:
                 raw.seek(0)
-                with decompressor(kind, raw) as inner:
-                    head = read_head(inner)
+                head = read_head(decompressor(kind, raw))  # closed with `raw`
     except (OSError, EOFError, ValueError, lzma.LZMAError, zstandard.ZstdError):
         return False
     return sniff_format(head) is not None
