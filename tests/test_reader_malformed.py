@@ -150,14 +150,14 @@ def mutated_capture(draw: st.DrawFn) -> bytes:
     return bytes(data)
 
 
-@settings(max_examples=400, derandomize=True, deadline=None,
+@settings(max_examples=1500, derandomize=True, deadline=None,
           suppress_health_check=[HealthCheck.too_slow])
 @given(mutated_capture(), st.booleans(), st.booleans())
 def test_fuzz_mutated_real_captures(data: bytes, resync: bool, stream: bool) -> None:
     _read_everything(data, resync, stream)
 
 
-@settings(max_examples=300, derandomize=True, deadline=None)
+@settings(max_examples=800, derandomize=True, deadline=None)
 @given(st.sampled_from(SUPPORTED_LINKTYPES), st.lists(st.binary(max_size=120), max_size=20))
 def test_fuzz_random_frames_on_every_link_type(linktype: int, frames: list[bytes]) -> None:
     data = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, linktype)
