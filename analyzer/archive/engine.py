@@ -102,12 +102,20 @@ class DaskEngine:
 
         futures = self._client.map(task, items, pure=False)
         by_key: dict[Any, Item] = dict(zip((f.key for f in futures), items, strict=True))
-        pending: Any = dask_as_completed(futures, loop=self._client.loop)
+        pending = {future.key: future for future in futures}
+        done: Any = dask_as_completed(futures, loop=self._client.loop)
+        del futures
         try:
-            for future in pending:
-                yield by_key[future.key], _outcome(future)
+            for future in done:
+                outcome = _outcome(future)
+                # Let the cluster forget the result at once: its memory holds only the
+                # results not yet taken, not every input's flows until the job ends.
+                pending.pop(future.key, None)
+                future.release()
+                yield by_key[future.key], outcome
         finally:
-            self._client.cancel(futures)
+            if pending:
+                self._client.cancel(list(pending.values()))
 
     def __enter__(self) -> DaskEngine:
         return self
