@@ -56,7 +56,8 @@ class LocalEngine:
         for item in items:
             futures[self._pool.submit(task, item)] = item
         for future in as_completed(futures):
-            yield futures[future], _outcome(future)
+            # popped: a result is freed once taken, not kept until the job ends
+            yield futures.pop(future), _outcome(future)
 
     def __enter__(self) -> LocalEngine:
         return self
