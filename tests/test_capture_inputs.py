@@ -228,4 +228,16 @@ def test_reused_buffers_give_the_same_packets(tmp_path: Path) -> None:
     path = write_pcap(tmp_path / "x.pcap", frames(100))
     fresh = [b["sport"].tolist() for b in read_batches(path, batch_size=16)]
     reused = [b["sport"].tolist() for b in read_batches(path, batch_size=16, reuse_buffers=True)]
-    assert reused == fresh and sum(fresh, []) == dpkt_ports(path)
+    assert reused == fresh
+    assert [port for ports in fresh for port in ports] == dpkt_ports(path)
+
+
+def test_truncated_gzip_stream_gives_one_warning(tmp_path: Path) -> None:
+    full = write_pcap(tmp_path / "full.pcap", frames(200))
+    packed = gzip.compress(full.read_bytes())
+    path = tmp_path / "cut.pcap.gz"
+    path.write_bytes(packed[: len(packed) * 2 // 3])
+    rows, stats = our_rows(path)
+    assert 0 < len(rows) < 200
+    assert [r["sport"] for r in rows] == dpkt_ports(full)[: len(rows)]
+    assert len(stats.warnings) == 1 and "gzip stream ends early" in stats.warnings[0]

@@ -95,18 +95,17 @@ class SourceReader:
         """End of input: complain once if it cut a record (or the header) short."""
         window = self.capture.window
         offset = window.base + self.pos
+        end = window.base + len(window.view())
+        ended_early = getattr(window, "ended_early", None)
+        why = f" ({self.capture.compression} stream ends early: {ended_early})" if ended_early \
+            else ""
         if result == _reader.RESULT_NEED_MORE:
             if offset == 0:
                 raise NotACaptureError(self.capture.name, "input ends inside the capture header")
-            self.stats.warn(
-                f"{self.capture.name}: truncated: input ends inside the record at byte offset "
-                f"{offset}; {window.base + len(window.view()) - offset} trailing bytes ignored"
-            )
-        ended_early = getattr(window, "ended_early", None)
-        if ended_early:
-            self.stats.warn(f"{self.capture.name}: {self.capture.compression} stream ends "
-                            f"early at byte offset {window.base + len(window.view())}: "
-                            f"{ended_early}")
+            self.stats.warn(f"{self.capture.name}: truncated: input ends inside the record at "
+                            f"byte offset {offset}; {end - offset} trailing bytes ignored{why}")
+        elif ended_early:
+            self.stats.warn(f"{self.capture.name}: truncated at byte offset {end}{why}")
 
     def _resynchronise(self, error: CaptureError) -> None:
         """Skip forward to the next plausible record, counting what was skipped."""

@@ -59,6 +59,12 @@ class PrefixedReader:
         self._prefix = self._prefix[count:]
         return count
 
+    def readinto1(self, buffer: memoryview) -> int:
+        if not self._prefix:
+            read_once = getattr(self._stream, "readinto1", None)
+            return (read_once(buffer) if read_once else self._stream.readinto(buffer)) or 0
+        return self.readinto(buffer)
+
     def close(self) -> None:
         """The underlying stream belongs to the opener."""
 

@@ -15,6 +15,7 @@ from analyzer._reader import MAX_RECORD_BYTES
 from analyzer.errors import CaptureError
 
 STREAM_CHUNK = 4 << 20
+REFILL_AT_LEAST = 1 << 20
 
 
 def _decompression_errors() -> tuple[type[BaseException], ...]:
@@ -101,23 +102,32 @@ class StreamWindow:
         self._fill = kept
 
     def refill(self) -> None:
+        """Read at least REFILL_AT_LEAST bytes (or to the end), in single raw reads
+        (readinto1), so that bytes decompressed before a truncated stream's EOFError
+        are kept."""
         if self._fill == len(self._buffer):
             self._grow()
-        target = self._buffer.data[self._fill :]
-        try:
-            count = self._stream.readinto(target)
-        except EOFError as exc:
-            self.at_eof = True
-            self.ended_early = str(exc)
-            return
-        except _decompression_errors() as exc:
-            raise CaptureError(
-                self._name, self.base + self._fill, f"cannot decompress: {exc}"
-            ) from exc
-        if not count:
-            self.at_eof = True
-        else:
-            self._fill += count
+        wanted = min(len(self._buffer), self._fill + REFILL_AT_LEAST)
+        while self._fill < wanted and not self.at_eof:
+            target = self._buffer.data[self._fill :]
+            try:
+                count = self._read_some(target)
+            except EOFError as exc:
+                self.at_eof = True
+                self.ended_early = str(exc)
+                return
+            except _decompression_errors() as exc:
+                raise CaptureError(
+                    self._name, self.base + self._fill, f"cannot decompress: {exc}"
+                ) from exc
+            if not count:
+                self.at_eof = True
+            else:
+                self._fill += count
+
+    def _read_some(self, target: memoryview) -> int:
+        read_once = getattr(self._stream, "readinto1", None)
+        return (read_once(target) if read_once else self._stream.readinto(target)) or 0
 
     def _grow(self) -> None:
         size = len(self._buffer) * 2
