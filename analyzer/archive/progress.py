@@ -80,7 +80,7 @@ class Progress:
 
     def _show(self, now: float) -> None:
         self._last_shown = now
-        end = "\r" if self._tty else "\n"
+        end = "\x1b[K\r" if self._tty else "\n"  # on a terminal: erase the rest, redraw
         self._stream.write(self.line(now) + end)
         self._stream.flush()
 
