@@ -15,12 +15,11 @@ from pathlib import Path
 
 import dpkt
 import pytest
-from analyzer._reader import SUPPORTED_LINKTYPES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from reader_oracles import our_rows
 
-from analyzer.capture import PacketStatus, read_batches
+from analyzer.capture import SUPPORTED_LINKTYPES, PacketStatus, read_batches
 from analyzer.capture.stats import CaptureStats
 from analyzer.errors import CaptureError, NotACaptureError
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Generator, Iterator, Sequence
 
+from analyzer._reader import SUPPORTED_LINKTYPES
 from analyzer.capture.batch import PacketBatch
 from analyzer.capture.columns import PACKET_COLUMNS, TUNNEL_NAMES
 from analyzer.capture.merge import merge_by_time
@@ -25,6 +26,7 @@ from analyzer.errors import UsageError
 
 __all__ = [
     "PACKET_COLUMNS",
+    "SUPPORTED_LINKTYPES",
     "TUNNEL_NAMES",
     "CaptureStats",
     "PacketBatch",
