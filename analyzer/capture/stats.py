@@ -14,8 +14,15 @@ from analyzer.capture.status import PacketStatus, status_label
 
 
 def _count(values: np.ndarray) -> Counter[int]:
-    keys, counts = np.unique(values, return_counts=True)
-    return Counter({int(k): int(c) for k, c in zip(keys.tolist(), counts.tolist(), strict=True)})
+    """Occurrences of each value (bincount: no sort; the columns are small integers)."""
+    if len(values) == 0:
+        return Counter()
+    low = int(values.min())
+    if low == int(values.max()):
+        return Counter({low: len(values)})
+    counts = np.bincount(values.astype(np.intp, copy=False) - low)
+    keys = np.flatnonzero(counts)
+    return Counter(dict(zip((keys + low).tolist(), counts[keys].tolist(), strict=True)))
 
 
 @dataclass
