@@ -8,9 +8,9 @@ import shutil
 import subprocess
 
 import pytest
+from reader_oracles import eth
 from scapy.layers.inet import IP, TCP, UDP
 from scapy.layers.inet6 import IPv6
-from scapy.layers.l2 import Ether
 from scapy.utils import wrpcap
 
 from analyzer.commands.verify import read_capture_flows
@@ -30,13 +30,13 @@ ADDRESSES = {
 def test_each_address_kind_is_named_with_its_flows(tmp_path):
     packets = []
     for number, source in enumerate(ADDRESSES.values()):
-        packet = Ether() / IPv6(src=source, dst="2001:db8::1") / TCP(
+        packet = eth() / IPv6(src=source, dst="2001:db8::1") / TCP(
             sport=40000 + number, dport=80, flags="S")
         packet.time = 1_700_000_000 + number
         packets.append(packet)
-    plain = Ether() / IP(src="192.0.2.2", dst="192.0.2.1") / TCP(sport=1, dport=80, flags="S")
+    plain = eth() / IP(src="192.0.2.2", dst="192.0.2.1") / TCP(sport=1, dport=80, flags="S")
     plain.time = 1_700_000_100
-    native = Ether() / IPv6(src="2001:db8::2", dst="2001:db8::1") / UDP(sport=5, dport=53)
+    native = eth() / IPv6(src="2001:db8::2", dst="2001:db8::1") / UDP(sport=5, dport=53)
     native.time = 1_700_000_101
     path = tmp_path / "odd.pcap"
     wrpcap(str(path), [*packets, plain, native])

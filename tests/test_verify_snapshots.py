@@ -9,9 +9,9 @@ import re
 from pathlib import Path
 
 import pytest
+from reader_oracles import eth
 from scapy.layers.inet import IP, TCP
 from scapy.layers.inet6 import IPv6
-from scapy.layers.l2 import Ether
 from scapy.utils import wrpcap
 
 from analyzer.commands.verify import read_capture_flows
@@ -31,8 +31,8 @@ def conversation(client: str, cport: int, server: str, sport: int, start: float,
                  answer: str) -> list:
     """A TCP handshake: SYN, then SYN-ACK + ACK (accepted), RST (refused) or nothing."""
     layer = IPv6 if ":" in client else IP
-    up = Ether() / layer(src=client, dst=server)
-    down = Ether() / layer(src=server, dst=client)
+    up = eth() / layer(src=client, dst=server)
+    down = eth() / layer(src=server, dst=client)
     packets = [up / TCP(sport=cport, dport=sport, flags="S", seq=100)]
     if answer == "accepted":
         packets += [down / TCP(sport=sport, dport=cport, flags="SA", seq=500, ack=101),
