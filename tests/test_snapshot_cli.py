@@ -118,3 +118,20 @@ def test_show_refuses_a_broken_snapshot(tmp_path: Path, monkeypatch, capsys):
     path.write_text('{"schema_version": 1, "sockets": [{"proto": "sctp"}]}\n')
     assert run(["snapshot", "show", str(path)], monkeypatch) == 2
     assert f"{path}: line 1: sockets[0]" in capsys.readouterr().err
+
+
+def test_show_imports_command_text_on_the_fly(tmp_path: Path, monkeypatch, capsys) -> None:
+    """`show` on netstat/ss text says what `show` says of the imported JSON."""
+    text = tmp_path / "ss.txt"
+    text.write_text(SS_NEW)
+    stored = tmp_path / "ss.json"
+    assert run(["snapshot", "import", str(text), "--os", "linux", "-o", str(stored)],
+               monkeypatch) == 0
+    capsys.readouterr()
+    assert run(["snapshot", "show", "--format", "json", str(stored)], monkeypatch) == 0
+    from_json = json.loads(capsys.readouterr().out)
+    assert run(["snapshot", "show", "--format", "json", "--os", "linux", str(text)],
+               monkeypatch) == 0
+    from_text = json.loads(capsys.readouterr().out)
+    assert from_text["listeners"] == from_json["listeners"]
+    assert {row["local"] for row in from_text["listeners"]} == {"0.0.0.0:22", "[::]:80", "[::]:22"}

@@ -115,7 +115,7 @@ def _outputs_current(options: BatchOptions, files: list[InputFile], manifest: Ma
 
 
 def load_snapshots(paths: Sequence[str], os_name: str | None) -> list[Snapshot]:
-    from analyzer.commands.verify import load_snapshot_file
+    from analyzer.snapshot.inputs import load_snapshot_file
 
     return [item for path in paths for item in load_snapshot_file(path, os_name)]
 

@@ -15,11 +15,12 @@ import argparse
 import json
 import sys
 
-from analyzer.errors import InputError, UsageError
+from analyzer.errors import UsageError
 from analyzer.snapshot.importers import FORMAT_NAMES, import_text
+from analyzer.snapshot.inputs import load_snapshot_file, read_text
 from analyzer.snapshot.schema import OS_NAMES, Snapshot, parse_utc
 from analyzer.snapshot.show import format_table, listener_rows
-from analyzer.snapshot.store import dump_snapshots, load_snapshots
+from analyzer.snapshot.store import dump_snapshots
 
 NAME = "snapshot"
 HELP = "import netstat/ss/lsof/sockstat text as snapshots; show a snapshot's listeners"
@@ -41,7 +42,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     importing.add_argument("-o", "--output", default="-", metavar="PATH",
                            help="write here instead of stdout")
     showing = actions.add_parser("show", help="table of a snapshot's listeners")
-    showing.add_argument("file", metavar="FILE", help="snapshot JSON or JSON Lines; '-' stdin")
+    showing.add_argument("file", metavar="FILE",
+                         help="snapshot JSON or JSON Lines, or netstat/ss/lsof/sockstat text "
+                              "(imported on the fly); '-' stdin")
+    showing.add_argument("--os", choices=OS_NAMES, default=None, dest="os_name",
+                         help="the OS imported text came from (default: implied by the format)")
     showing.add_argument("--all", action="store_true", dest="everything",
                          help="every socket, not only listeners")
     showing.add_argument("--format", choices=("table", "json", "jsonl"), default="table",
@@ -58,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
 def _import(args: argparse.Namespace) -> int:
     taken_at = _taken_at(args.taken_at)
     snapshots = [
-        import_text(_read(path), path, fmt=args.format, os_name=args.os_name,
+        import_text(read_text(path), path, fmt=args.format, os_name=args.os_name,
                     host=args.host, taken_at=taken_at, keep_going=args.keep_going)
         for path in args.files
     ]
@@ -71,7 +76,7 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    snapshots = load_snapshots(args.file)
+    snapshots = load_snapshot_file(args.file, args.os_name)
     for index, snap in enumerate(snapshots):
         if args.format == "table":
             if index:
@@ -100,15 +105,3 @@ def _taken_at(text: str | None) -> str | None:
         return parse_utc(text)
     except ValueError as exc:
         raise UsageError(f"--taken-at: {exc}") from None
-
-
-def _read(path: str) -> str:
-    if path == "-":
-        return sys.stdin.read()
-    try:
-        with open(path, encoding="utf-8", errors="strict", newline=None) as handle:
-            return handle.read()
-    except UnicodeDecodeError as exc:
-        raise InputError(path, f"not UTF-8 text at byte offset {exc.start}") from None
-    except OSError as exc:
-        raise InputError(path, exc.strerror or str(exc)) from None

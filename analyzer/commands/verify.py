@@ -23,9 +23,9 @@ import numpy as np
 
 from analyzer.capture.diagnostics import report_warnings
 from analyzer.capture.stats import CaptureStats
-from analyzer.errors import CaptureError, InputError, UsageError
+from analyzer.errors import CaptureError, UsageError
 from analyzer.flows import FlowFrame, iter_flow_batches
-from analyzer.snapshot import Snapshot
+from analyzer.snapshot.inputs import load_snapshot_file
 from analyzer.snapshot.schema import OS_NAMES
 from analyzer.verdict import DEFAULT_TOLERANCE_S, verify
 from analyzer.verdict.report import FORMATS, render
@@ -68,26 +68,6 @@ def demo_inputs() -> tuple[list[str], list[str]]:
     """The demo's capture and netstat texts."""
     folder = demo_dir()
     return [str(folder / "demo.pcap")], sorted(str(path) for path in folder.glob("*.txt"))
-
-
-def read_text(path: str) -> str:
-    if path == "-":
-        return sys.stdin.read()
-    try:
-        return Path(path).read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        raise InputError(path, f"cannot read: {exc.strerror}") from exc
-
-
-def load_snapshot_file(path: str, os_name: str | None) -> list[Snapshot]:
-    """Our JSON/JSON Lines, or command text imported on the fly (format detected)."""
-    from analyzer.snapshot.importers import import_text
-    from analyzer.snapshot.store import loads_snapshots
-
-    text = read_text(path)
-    if text.lstrip().startswith(("{", "[")):
-        return loads_snapshots(text, path)
-    return [import_text(text, path, os_name=os_name)]
 
 
 def read_capture_flows(
