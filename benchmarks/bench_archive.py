@@ -8,7 +8,9 @@ spread over time) split into rotated files with `editcap -c`, so connections spa
 and the stitching is part of the work. Each run is a fresh `python -m analyzer batch`
 process on a fresh OUTDIR, with the files in page cache. While it runs, the parent
 samples RssAnon of the driver and of every worker process separately (/proc, as
-benchmarks/measure.py does); the peak of each worker is reported, plus the driver's.
+benchmarks/measure.py does), and each worker's private memory (USS: RssAnon also counts
+the pages a forked worker still shares with the driver); the peak of each worker is
+reported, plus the driver's.
 The job's own phase times (read, stitch, verify) come from its summary.json; the CPU
 time of the whole process tree (getrusage of the reaped children) shows how many cores
 the run really got, which on a shared machine explains a missing speed-up.
@@ -48,6 +50,7 @@ class Run:
     driver_peak_kib: int
     cpu_s: float  # user + system time of the whole process tree
     worker_peaks_kib: list[int] = field(default_factory=list)
+    worker_peaks_uss_kib: list[int] = field(default_factory=list)
 
 
 def split_archive(capture: Path, directory: Path, files: int, packets: int) -> list[Path]:
@@ -65,6 +68,7 @@ def run_batch(archive: Path, outdir: Path, workers: int) -> Run:
     argv = [sys.executable, "-m", "analyzer", "batch", str(archive), "--snapshots",
             *map(str, SNAPSHOTS), "-o", str(outdir), "--workers", str(workers)]
     peaks: dict[int, int] = {}
+    private: dict[int, int] = {}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     with tempfile.TemporaryFile() as err:
@@ -74,6 +78,7 @@ def run_batch(archive: Path, outdir: Path, workers: int) -> Run:
             for member in [root, *_children(root)]:
                 rss = proc_status_kib(member.pid).get("RssAnon", 0)
                 peaks[member.pid] = max(peaks.get(member.pid, 0), rss)
+                private[member.pid] = max(private.get(member.pid, 0), _uss_kib(member))
             time.sleep(SAMPLE_S)
         wall = time.perf_counter() - start
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -83,8 +88,18 @@ def run_batch(archive: Path, outdir: Path, workers: int) -> Run:
         raise SystemExit(f"batch failed ({process.returncode}):\n{stderr}")
     summary = json.loads((outdir / "summary.json").read_text())
     driver = peaks.pop(process.pid, 0)
+    private.pop(process.pid, None)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return Run(workers, wall, summary["batch"]["seconds"], driver, cpu, sorted(peaks.values()))
+    return Run(workers, wall, summary["batch"]["seconds"], driver, cpu,
+               sorted(peaks.values()), sorted(private.values()))
+
+
+def _uss_kib(process: psutil.Process) -> int:
+    """Private memory (pages no other process shares, e.g. not the forked driver's)."""
+    try:
+        return int(process.memory_full_info().uss) // 1024
+    except psutil.Error:
+        return 0
 
 
 def _children(process: psutil.Process) -> list[psutil.Process]:
@@ -142,6 +157,8 @@ def summarize(results: dict[int, list[Run]], packets: int, size: int) -> dict[st
             "driver_peak_rss_anon_mib": round(max(r.driver_peak_kib for r in runs) / 1024, 1),
             "worker_peak_rss_anon_mib": [round(k / 1024, 1) for k in
                                          max((r.worker_peaks_kib for r in runs), key=sum)],
+            "worker_peak_private_mib": [round(k / 1024, 1) for k in
+                                        max((r.worker_peaks_uss_kib for r in runs), key=sum)],
         }
     report["speedup_wall"] = round(walls[1][0] / walls[2][0], 2)
     report["speedup_read_phase"] = round(walls[1][1] / walls[2][1], 2) if walls[2][1] else None
