@@ -38,8 +38,8 @@ import pytest
 import zstandard
 from floworacle import flow_directions, tshark_conversations
 
-from analyzer.commands.verify import load_snapshot_file
 from analyzer.flows import OUTPUT_COLUMNS, read_flows
+from analyzer.snapshot.inputs import load_snapshot_file
 from analyzer.verdict import verify
 
 ROOT = Path(__file__).resolve().parents[1]
