@@ -67,9 +67,11 @@ def concurrent(data: Any, specs: dict[str, CaptureSpec]) -> dict[str, Any]:
     with PageCacheLock([ds.path]):
         for tool in ("flows_stream", "flows"):
             found = child_run(tool, ds)
-            mb = found.get("peak_rss_anon_kib", 0) / MIB
-            runs[tool] = {"flows_ok": _flows_ok(found, ds), "peak_rss_anon_mib": round(mb, 1),
-                          "met": bool(found) and 0 < mb < CONCURRENT_LIMIT_MB, **found}
+            kib = found.get("peak_rss_anon_kib", 0)
+            mb = kib * 1024 / 1e6
+            runs[tool] = {"flows_ok": _flows_ok(found, ds),
+                          "peak_rss_anon_mib": round(kib / MIB, 1),
+                          "met": 0 < mb < CONCURRENT_LIMIT_MB, **found}
     return {"capture": ds.describe(), "runs": runs, "limit_mb": CONCURRENT_LIMIT_MB}
 
 
@@ -132,6 +134,7 @@ def format_report(checks: dict[str, Any]) -> str:
     for tool, r in cc["runs"].items():
         lines.append(
             f"- {cc['capture']}: {tool} peak RssAnon {r['peak_rss_anon_mib']} MiB "
+            f"({r['peak_rss_anon_mib'] * 1.048576:.0f} MB) "
             f"(target < {CONCURRENT_LIMIT_MB} MB: {'met' if r['met'] else 'NOT met'}); "
             f"flows right: {r['flows_ok']}{' ' + r['error'] if 'error' in r else ''}")
     z = checks["zstd"]

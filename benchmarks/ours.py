@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.flowcheck import FlowSummary, summarize_directed, text_addr16
-from benchmarks.peers import ToolResult
 
 
 def reader_packets(path: Path) -> tuple[int, int]:
@@ -83,8 +82,3 @@ def _text_addrs(texts: np.ndarray) -> np.ndarray:
     uniq, inverse = np.unique(texts.astype(str), return_inverse=True)
     packed = np.frombuffer(b"".join(text_addr16(t) for t in uniq), dtype=np.uint8)
     return packed.reshape(-1, 16)[inverse.ravel()]
-
-
-def as_tool_result(packets: int) -> ToolResult:
-    """A packets-only result (for the reader, which has no flows of its own)."""
-    return ToolResult(packets, {})

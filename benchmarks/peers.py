@@ -18,7 +18,6 @@ import mmap
 import re
 import shutil
 import struct
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -236,12 +235,3 @@ def parse_tshark_conv(text: str) -> FlowSummary:
             key = (proto, _packed(a), int(pa), _packed(b), int(pb))
             flows.append((key, [int(a_to_b), int(b_to_a)]))
     return summarize_flows(flows)
-
-
-def iter_tools() -> Iterator[str]:
-    """Names of the peer tools available here."""
-    yield from ("dpkt", "pure_python", "scapy")
-    if nfstream_available():
-        yield "nfstream"
-    if TSHARK is not None:
-        yield "tshark"

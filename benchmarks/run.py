@@ -48,7 +48,9 @@ class Tool:
 
 
 @dataclass
-class ToolResult:
+class ToolRuns:
+    """The runs of one tool on one capture: times, peak memory, what it found."""
+
     name: str
     note: str
     seconds: list[float] = field(default_factory=list)
@@ -106,9 +108,9 @@ def _cli_argv(ds: Dataset, tmp: Path) -> list[str]:
             "-o", str(out)]
 
 
-def run_tool(tool: Tool, ds: Dataset, runs: int, reference: dict[str, Any] | None) -> ToolResult:
+def run_tool(tool: Tool, ds: Dataset, runs: int, reference: dict[str, Any] | None) -> ToolRuns:
     """Run a tool ``runs`` times; stop at the first failure or mismatch."""
-    result = ToolResult(tool.name, tool.note)
+    result = ToolRuns(tool.name, tool.note)
     for _ in range(runs):
         with tempfile.TemporaryDirectory(prefix="dsbench-") as tmpdir:
             tmp = Path(tmpdir)
@@ -145,9 +147,9 @@ def _mismatch(tool: Tool, found: dict[str, Any], reference: dict[str, Any] | Non
     return "flows differ from the C loop: " + "; ".join(diffs) if diffs else ""
 
 
-def run_dataset(ds: Dataset, tools: Sequence[Tool], runs: int, slow_runs: int) -> list[ToolResult]:
+def run_dataset(ds: Dataset, tools: Sequence[Tool], runs: int, slow_runs: int) -> list[ToolRuns]:
     """All tools on one capture; the C loop's flows are the reference."""
-    results: list[ToolResult] = []
+    results: list[ToolRuns] = []
     reference: dict[str, Any] | None = None
     with PageCacheLock([ds.path]):
         for tool in tools:
@@ -159,7 +161,7 @@ def run_dataset(ds: Dataset, tools: Sequence[Tool], runs: int, slow_runs: int) -
     return results
 
 
-def summarize(ds: Dataset, results: Sequence[ToolResult]) -> list[dict[str, Any]]:
+def summarize(ds: Dataset, results: Sequence[ToolRuns]) -> list[dict[str, Any]]:
     """Rows with medians, rates and the ratio to the C loop."""
     c_pps = None
     rows = []
