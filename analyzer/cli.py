@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
+
+# We do no linear algebra: idle OpenBLAS threads would only spin on the other core.
+# Set before any command imports numpy; worker processes inherit it.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from analyzer import __version__
 from analyzer.errors import DualstackError
