@@ -11,9 +11,11 @@ output buffer that the driver drains after each batch, so memory follows live fl
 
 include "flowtable_defs.pxi"
 include "flowtable_index.pxi"
+include "packet_record.pxi"
 
 import numpy as np
 
+cimport cython
 cimport numpy as cnp
 from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memset, strlen
@@ -23,7 +25,8 @@ cnp.import_array()
 include "flowtable_text.pxi"
 include "flowtable_cid.pxi"
 
-# The per-packet columns the loop reads, as raw pointers into C-contiguous numpy arrays.
+# The packet columns of `update`, as raw pointers into C-contiguous numpy arrays; packed
+# into packet records (ext/packet_record.h) before the loop, which reads records only.
 cdef struct PacketCols:
     Py_ssize_t n
     const int64_t *ts_ns
@@ -121,6 +124,7 @@ cdef inline uint8_t guess_client_is_b(uint16_t port_a, uint16_t port_b) noexcept
     return 1 if port_b > port_a else 0
 
 
+@cython.final        # cdef methods called directly (inlinable), not through the vtable
 cdef class FlowTable:
     """Live flows of one packet stream. Feed batches with `update`, drain with
     `take_finished`, end with `finish_all`."""
@@ -137,6 +141,8 @@ cdef class FlowTable:
     cdef Py_ssize_t n_done
     cdef Py_ssize_t done_cap
     cdef uint64_t *hbuf
+    cdef ds_packet_record *pbuf     # update(): the columns packed into records
+    cdef Py_ssize_t pbuf_cap
     cdef uint8_t *kbuf
     cdef Py_ssize_t buf_cap
     cdef readonly int64_t tcp_timeout_ns
@@ -183,6 +189,7 @@ cdef class FlowTable:
         free(self.done)
         free(self.hbuf)
         free(self.kbuf)
+        free(self.pbuf)
 
     @property
     def live_flows(self) -> int:
@@ -302,33 +309,33 @@ cdef class FlowTable:
 
     # ---- the per-packet work ---------------------------------------------------------------
 
-    cdef int new_flow(self, const PacketCols *c, Py_ssize_t i, uint64_t h, bint src_a,
+    cdef int new_flow(self, const ds_packet_record *p, uint64_t h, bint src_a,
                       uint32_t *out) noexcept nogil:
         cdef uint32_t rid
         cdef FlowRec *r
-        cdef uint8_t fl = c.tcp_flags[i]
+        cdef uint8_t fl = p.tcp_flags
         if self.make_room() != FT_OK or self.alloc_rec(&rid) != FT_OK:
             return FT_NOMEM
         r = &self.recs[rid]
         r.hash = h
         if src_a:
-            memcpy(r.a, c.src + 16 * i, 16)
-            memcpy(r.b, c.dst + 16 * i, 16)
-            r.port_a = c.sport[i]
-            r.port_b = c.dport[i]
+            memcpy(r.a, p.src, 16)
+            memcpy(r.b, p.dst, 16)
+            r.port_a = p.sport
+            r.port_b = p.dport
         else:
-            memcpy(r.a, c.dst + 16 * i, 16)
-            memcpy(r.b, c.src + 16 * i, 16)
-            r.port_a = c.dport[i]
-            r.port_b = c.sport[i]
-        r.vlan = c.vlan[i]
-        r.vlan_inner = c.vlan_inner[i]
-        r.proto = c.proto[i]
-        r.tunnel = c.tunnel[i]
-        r.wire_family = c.wire_family[i]
-        r.iface = c.iface[i]
-        r.first_ts = c.ts_ns[i]
-        r.last_ts = c.ts_ns[i]
+            memcpy(r.a, p.dst, 16)
+            memcpy(r.b, p.src, 16)
+            r.port_a = p.dport
+            r.port_b = p.sport
+        r.vlan = p.vlan
+        r.vlan_inner = p.vlan_inner
+        r.proto = p.key_proto
+        r.tunnel = p.tunnel
+        r.wire_family = p.wire_family
+        r.iface = p.iface
+        r.first_ts = p.ts_ns
+        r.last_ts = p.ts_ns
         r.flags = F_IN_USE
         r.client_is_b = 0 if src_a else 1
         if r.proto == PROTO_TCP and not (fl & TH_SYN and not fl & TH_ACK):
@@ -372,25 +379,22 @@ cdef class FlowTable:
                 return rec_of(s)
             i = (i + 1) & self.mask
 
-    cdef inline int64_t find_oriented(self, const PacketCols *c, Py_ssize_t i, uint64_t h,
-                                      bint src_a, const uint8_t *src, const uint8_t *dst,
-                                      uint16_t sport, uint16_t dport,
-                                      uint8_t proto) noexcept nogil:
-        """`find` for a packet's (or a quoted packet's) endpoints, put in canonical order."""
+    cdef inline int64_t find_oriented(self, const ds_packet_record *p, uint64_t h,
+                                      bint src_a) noexcept nogil:
+        """`find` for a packet record's endpoints (a quoted packet's for an ICMP error),
+        put in canonical order."""
         if src_a:
-            return self.find(h, src, dst, sport, dport, proto, c.vlan[i], c.vlan_inner[i],
-                             c.tunnel[i])
-        return self.find(h, dst, src, dport, sport, proto, c.vlan[i], c.vlan_inner[i],
-                         c.tunnel[i])
+            return self.find(h, p.src, p.dst, p.sport, p.dport, p.key_proto, p.vlan,
+                             p.vlan_inner, p.tunnel)
+        return self.find(h, p.dst, p.src, p.dport, p.sport, p.key_proto, p.vlan,
+                         p.vlan_inner, p.tunnel)
 
-    cdef int flow_packet(self, const PacketCols *c, Py_ssize_t i, uint64_t h,
+    cdef int flow_packet(self, const ds_packet_record *p, uint64_t h,
                          bint src_a) noexcept nogil:
-        cdef uint8_t fl = c.tcp_flags[i]
-        cdef bint pure_syn = c.proto[i] == PROTO_TCP and fl & TH_SYN and not fl & TH_ACK
-        cdef int64_t ts = c.ts_ns[i]
-        cdef int64_t found = self.find_oriented(c, i, h, src_a, c.src + 16 * i,
-                                                c.dst + 16 * i, c.sport[i], c.dport[i],
-                                                c.proto[i])
+        cdef uint8_t fl = p.tcp_flags
+        cdef bint pure_syn = p.proto == PROTO_TCP and fl & TH_SYN and not fl & TH_ACK
+        cdef int64_t ts = p.ts_ns
+        cdef int64_t found = self.find_oriented(p, h, src_a)
         cdef uint32_t rid
         cdef FlowRec *r
         cdef int role
@@ -401,7 +405,7 @@ cdef class FlowTable:
                     return FT_NOMEM
                 found = -1
         if found < 0:
-            if self.new_flow(c, i, h, src_a, &rid) != FT_OK:
+            if self.new_flow(p, h, src_a, &rid) != FT_OK:
                 return FT_NOMEM
         else:
             rid = <uint32_t>found
@@ -412,12 +416,12 @@ cdef class FlowTable:
         if ts < r.first_ts:
             r.first_ts = ts
         r.packets[role] += 1
-        r.ip_bytes[role] += c.ip_len[i]
-        r.payload_bytes[role] += c.payload_len[i]
-        if c.payload_len[i]:
+        r.ip_bytes[role] += p.ip_len
+        r.payload_bytes[role] += p.payload_len
+        if p.payload_len:
             r.sent[role] |= S_DATA
         if r.proto == PROTO_TCP:
-            self.tcp_state(r, role, fl, pure_syn, c.payload_len[i] != 0)
+            self.tcp_state(r, role, fl, pure_syn, p.payload_len != 0)
         self.deadline[rid] = r.last_ts + self.timeout_of(r)
         return FT_OK
 
@@ -441,12 +445,10 @@ cdef class FlowTable:
         if fl & TH_RST or (r.sent[0] & S_FIN and r.sent[1] & S_FIN):
             r.flags |= F_CLOSED
 
-    cdef void icmp_error(self, const PacketCols *c, Py_ssize_t i, uint64_t h,
+    cdef void icmp_error(self, const ds_packet_record *p, uint64_t h,
                          bint src_a) noexcept nogil:
         """Attribute an ICMP port unreachable to the UDP flow of the datagram it quotes."""
-        cdef int64_t found = self.find_oriented(c, i, h, src_a, c.q_src + 16 * i,
-                                                c.q_dst + 16 * i, c.q_sport[i],
-                                                c.q_dport[i], c.q_proto[i])
+        cdef int64_t found = self.find_oriented(p, h, src_a)
         cdef FlowRec *r
         if found < 0:
             self.icmp_errors_unmatched += 1
@@ -454,73 +456,62 @@ cdef class FlowTable:
         self.icmp_errors_matched += 1
         r = &self.recs[found]
         if (r.proto == PROTO_UDP and ((0 if src_a else 1) ^ r.client_is_b) == 0
-                and is_port_unreachable(c.wire_family[i], c.icmp_type[i], c.icmp_code[i])):
+                and is_port_unreachable(p.wire_family, p.icmp_type, p.icmp_code)):
             r.flags |= F_ICMP_UNREACH
 
-    cdef void classify(self, const PacketCols *c) noexcept nogil:
+    cdef void classify(self, const ds_packet_record *pk, Py_ssize_t n) noexcept nogil:
         """Pass 1: decide each packet's kind and hash its canonical key."""
         cdef Py_ssize_t i
-        cdef uint8_t p
+        cdef const ds_packet_record *p
+        cdef uint8_t kind
         cdef bint sa
-        cdef const uint8_t *s
-        cdef const uint8_t *d
-        cdef uint16_t sp, dp
-        for i in range(c.n):
-            p = c.proto[i]
+        for i in range(n):
+            p = &pk[i]
             self.kbuf[i] = K_SKIP
-            if c.status[i] != 0 or c.wire_family[i] == 0:
+            if p.status != 0 or p.wire_family == 0:
                 continue
-            if (p == PROTO_TCP or p == PROTO_UDP) and c.frag[i] != 2:
-                s = c.src + 16 * i
-                d = c.dst + 16 * i
-                sp = c.sport[i]
-                dp = c.dport[i]
-                self.kbuf[i] = K_FLOW_SRC_A
-            elif (p == PROTO_ICMP or p == PROTO_ICMP6) and (
-                    c.q_proto[i] == PROTO_UDP or c.q_proto[i] == PROTO_TCP):
-                s = c.q_src + 16 * i
-                d = c.q_dst + 16 * i
-                sp = c.q_sport[i]
-                dp = c.q_dport[i]
-                p = c.q_proto[i]
-                self.kbuf[i] = K_ICMP_SRC_A
+            if p.key_proto != PROTO_TCP and p.key_proto != PROTO_UDP:
+                continue
+            if p.quoted:
+                kind = K_ICMP_SRC_A      # an ICMP error quoting a TCP/UDP header
+            elif p.frag != 2:
+                kind = K_FLOW_SRC_A
             else:
-                continue
-            sa = src_is_a(s, d, sp, dp)
-            if not sa:
-                self.kbuf[i] += 1
+                continue                 # a later fragment (ports unknown)
+            sa = src_is_a(p.src, p.dst, p.sport, p.dport)
+            self.kbuf[i] = kind if sa else kind + 1
             if sa:
-                self.hbuf[i] = key_hash(s, d, sp, dp, p, c.vlan[i], c.vlan_inner[i],
-                                        c.tunnel[i])
+                self.hbuf[i] = key_hash(p.src, p.dst, p.sport, p.dport, p.key_proto, p.vlan,
+                                        p.vlan_inner, p.tunnel)
             else:
-                self.hbuf[i] = key_hash(d, s, dp, sp, p, c.vlan[i], c.vlan_inner[i],
-                                        c.tunnel[i])
+                self.hbuf[i] = key_hash(p.dst, p.src, p.dport, p.sport, p.key_proto, p.vlan,
+                                        p.vlan_inner, p.tunnel)
 
-    cdef int run(self, const PacketCols *c) noexcept nogil:
+    cdef int run(self, const ds_packet_record *pk, Py_ssize_t n) noexcept nogil:
         """Pass 2: update the flows, prefetching index slots a few packets ahead."""
         cdef Py_ssize_t i, j
         cdef uint8_t k
-        for i in range(c.n):
+        for i in range(n):
             j = i + 2 * PREFETCH_DISTANCE
-            if j < c.n and self.kbuf[j] != K_SKIP:
+            if j < n and self.kbuf[j] != K_SKIP:
                 FT_PREFETCH(&self.slots[(self.hbuf[j] >> 32) & self.mask])
             j = i + PREFETCH_DISTANCE
-            if j < c.n and self.kbuf[j] != K_SKIP:
+            if j < n and self.kbuf[j] != K_SKIP:
                 self.prefetch_record(self.slots[(self.hbuf[j] >> 32) & self.mask])
             k = self.kbuf[i]
             if k == K_SKIP:
                 self.packets_ignored += 1
                 continue
-            if c.ts_ns[i] > self.now:
-                self.now = c.ts_ns[i]
+            if pk[i].ts_ns > self.now:
+                self.now = pk[i].ts_ns
             if k <= K_FLOW_SRC_B:
-                if self.flow_packet(c, i, self.hbuf[i], k == K_FLOW_SRC_A) != FT_OK:
+                if self.flow_packet(&pk[i], self.hbuf[i], k == K_FLOW_SRC_A) != FT_OK:
                     return FT_NOMEM
                 self.packets_in_flows += 1
             else:
                 self.packets_ignored += 1
-                self.icmp_error(c, i, self.hbuf[i], k == K_ICMP_SRC_A)
-        self.since_sweep += c.n
+                self.icmp_error(&pk[i], self.hbuf[i], k == K_ICMP_SRC_A)
+        self.since_sweep += n
         if self.since_sweep * 2 >= self.rec_hw and self.now - self.last_sweep_now >= min(
                 self.linger_ns, 1000000000):
             return self.sweep()
@@ -555,27 +546,56 @@ cdef class FlowTable:
         self.buf_cap = n
         return 0
 
+    cdef int reserve_packed(self, Py_ssize_t n) except -1:
+        if n <= self.pbuf_cap:
+            return 0
+        free(self.pbuf)
+        self.pbuf = <ds_packet_record *>malloc(n * sizeof(ds_packet_record))
+        if self.pbuf == NULL:
+            self.pbuf_cap = 0
+            raise MemoryError("flow table: cannot allocate batch buffers")
+        self.pbuf_cap = n
+        return 0
+
+    cdef int feed(self, const ds_packet_record *pk, Py_ssize_t n) except -1:
+        """Both passes over n packet records, without the GIL."""
+        cdef int status
+        self.reserve_buffers(n)
+        self.enter()
+        try:
+            with nogil:
+                self.classify(pk, n)
+                status = self.run(pk, n)
+        finally:
+            self.busy = False
+        if status == FT_NOMEM:
+            raise MemoryError(f"flow table: out of memory with {self.live_flows} live flows")
+        return 0
+
     # ---- Python interface --------------------------------------------------------------------
 
     def update(self, columns: dict) -> None:
         """Feed one packet batch (the columns of analyzer.capture.columns.PACKET_COLUMNS)."""
         cdef PacketCols c
         cdef dict arrays = {name: np.ascontiguousarray(columns[name]) for name in PACKET_INPUTS}
-        cdef int status
         c.n = len(arrays["ts_ns"])
         if c.n == 0:
             return
         fill_cols(&c, arrays)
-        self.reserve_buffers(c.n)
-        self.enter()
-        try:
-            with nogil:
-                self.classify(&c)
-                status = self.run(&c)
-        finally:
-            self.busy = False
-        if status == FT_NOMEM:
-            raise MemoryError(f"flow table: out of memory with {self.live_flows} live flows")
+        self.reserve_packed(c.n)
+        with nogil:
+            pack_records(&c, self.pbuf)
+        self.feed(self.pbuf, c.n)
+
+    def update_records(self, cnp.ndarray records) -> None:
+        """Feed one batch of packet records (ext/packet_record.h; the reader writes them
+        with Parser.bind_records): the fast path, no columns in between."""
+        if not cnp.PyArray_IS_C_CONTIGUOUS(records) or records.ndim != 1 \
+                or records.itemsize != DS_PACKET_RECORD_SIZE:
+            raise TypeError(f"flow table: records must be a C-contiguous 1-D array of "
+                            f"{DS_PACKET_RECORD_SIZE}-byte items")
+        if records.shape[0]:
+            self.feed(<const ds_packet_record *>cnp.PyArray_DATA(records), records.shape[0])
 
     def expire(self, int64_t now_ns) -> None:
         """Advance the capture clock to `now_ns` and finish the flows that timed out."""
@@ -671,6 +691,43 @@ cdef void fill_cols(PacketCols *c, dict a) except *:
     c.q_dport = <const uint16_t *>cnp.PyArray_DATA(a["q_dport"])
     c.q_proto = <const uint8_t *>cnp.PyArray_DATA(a["q_proto"])
     c.status = <const uint8_t *>cnp.PyArray_DATA(a["status"])
+
+
+cdef void pack_records(const PacketCols *c, ds_packet_record *out) noexcept nogil:
+    """The packet records of the columns (the reader's store_record, from columns)."""
+    cdef Py_ssize_t i
+    cdef ds_packet_record *r
+    cdef bint quoted
+    for i in range(c.n):
+        r = &out[i]
+        quoted = (c.proto[i] == PROTO_ICMP or c.proto[i] == PROTO_ICMP6) and c.q_proto[i] != 0
+        r.ts_ns = c.ts_ns[i]
+        if quoted:
+            memcpy(r.src, c.q_src + 16 * i, 16)
+            memcpy(r.dst, c.q_dst + 16 * i, 16)
+            r.sport = c.q_sport[i]
+            r.dport = c.q_dport[i]
+            r.key_proto = c.q_proto[i]
+        else:
+            memcpy(r.src, c.src + 16 * i, 16)
+            memcpy(r.dst, c.dst + 16 * i, 16)
+            r.sport = c.sport[i]
+            r.dport = c.dport[i]
+            r.key_proto = c.proto[i]
+        r.quoted = quoted
+        r.ip_len = c.ip_len[i]
+        r.payload_len = c.payload_len[i]
+        r.vlan = c.vlan[i]
+        r.vlan_inner = c.vlan_inner[i]
+        r.iface = c.iface[i]
+        r.proto = c.proto[i]
+        r.tcp_flags = c.tcp_flags[i]
+        r.wire_family = c.wire_family[i]
+        r.tunnel = c.tunnel[i]
+        r.frag = c.frag[i]
+        r.status = c.status[i]
+        r.icmp_type = c.icmp_type[i]
+        r.icmp_code = c.icmp_code[i]
 
 
 cdef void check_dtypes(dict a) except *:

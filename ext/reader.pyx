@@ -5,7 +5,9 @@ One extension module assembled from one file per job:
 
     reader_bytes.h        unaligned, byte-order-aware loads
     reader_types.pxi      the decoded packet, columns, state, status codes
-    reader_columns.pxi    store a decoded packet into the batch columns
+    packet_record.pxi     the packet record shared with the flow table (packet_record.h)
+    reader_tally.pxi      capture statistics counted in the loop (records mode)
+    reader_columns.pxi    store a decoded packet into the batch columns, or as a record
     reader_link.pxi       link-layer decoders and their dispatch table
     reader_frag.pxi       the bounded fragment table
     reader_ip_fields.pxi  IPv4-mapped stores, IPv6 extension-header lengths
@@ -21,6 +23,7 @@ hands it to Python, which raises (once) where it must.
 cimport numpy as cnp
 
 include "reader_types.pxi"
+include "reader_tally.pxi"
 include "reader_columns.pxi"
 include "reader_link.pxi"
 include "reader_frag.pxi"
@@ -41,6 +44,7 @@ RESULT_END = R_END
 RESULT_NEED_MORE = R_NEED_MORE
 RESULT_ERROR = R_ERROR
 MAX_RECORD_BYTES = MAX_RECORD
+PACKET_RECORD_SIZE = DS_PACKET_RECORD_SIZE
 SUPPORTED_LINKTYPES = tuple(i for i in range(LINK_TABLE_SIZE) if LINK_TABLE[i] != NULL)
 
 _COLUMN_ITEMSIZE = {
@@ -69,6 +73,8 @@ cdef class Parser:
 
     cdef State s
     cdef Cols cols
+    cdef Tally tally
+    cdef bint tally_ready
     cdef Py_ssize_t capacity
     cdef dict bound
 
@@ -86,6 +92,8 @@ cdef class Parser:
     def __dealloc__(self) -> None:
         free(self.s.frags)
         free(self.s.ifaces)
+        if self.tally_ready:
+            tally_free(&self.tally)
 
     def bind(self, dict columns, Py_ssize_t rows) -> None:
         """Fill these arrays (PACKET_COLUMNS keys) from now on, up to `rows` rows."""
@@ -119,8 +127,27 @@ cdef class Parser:
         self.cols.q_dport = <uint16_t*>column_pointer(columns, "q_dport", rows)
         self.cols.q_proto = <uint8_t*>column_pointer(columns, "q_proto", rows)
         self.cols.status = <uint8_t*>column_pointer(columns, "status", rows)
+        self.cols.records = NULL
         self.bound = columns
         self.capacity = rows
+
+    def bind_records(self, cnp.ndarray records) -> None:
+        """Write packet records (ext/packet_record.h) into this C-contiguous array of
+        PACKET_RECORD_SIZE-byte items from now on, one per packet, instead of columns."""
+        if not cnp.PyArray_IS_C_CONTIGUOUS(records) or records.ndim != 1 \
+                or records.itemsize != DS_PACKET_RECORD_SIZE:
+            raise ValueError(f"records must be a C-contiguous 1-D array of "
+                             f"{DS_PACKET_RECORD_SIZE}-byte items")
+        if not self.tally_ready:
+            if tally_init(&self.tally) < 0:
+                tally_free(&self.tally)
+                raise MemoryError()
+            self.tally_ready = True
+        memset(&self.cols, 0, sizeof(Cols))
+        self.cols.records = <ds_packet_record*>cnp.PyArray_DATA(records)
+        self.cols.tally = &self.tally
+        self.bound = {"records": records}
+        self.capacity = records.shape[0]
 
     def run(self, const uint8_t[::1] window, Py_ssize_t pos, int64_t base, Py_ssize_t row):
         """Parse window[pos:] (window[0] is input byte `base`) into rows from `row`.
@@ -154,6 +181,13 @@ cdef class Parser:
                 p[0] += 24
             return run_pcap(&self.s, buf, p, end, base, &self.cols, row, self.capacity)
         return run_pcapng(&self.s, buf, p, end, base, &self.cols, row, self.capacity)
+
+    def take_tally(self) -> dict:
+        """What CaptureStats counts, for the packet records written since the last call
+        (records mode only; CaptureStats.add_tally takes it)."""
+        if not self.tally_ready:
+            raise RuntimeError("take_tally() needs bind_records()")
+        return tally_take(&self.tally)
 
     def resync(self, const uint8_t[::1] window, Py_ssize_t pos) -> int:
         """The first offset >= pos in window where records plausibly resume, or -1."""

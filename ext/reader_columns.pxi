@@ -1,5 +1,5 @@
 # The batch columns (analyzer/capture/columns.py) as C pointers, and the store
-# of one decoded packet into row `row`.
+# of one decoded packet into row `row` (of the columns, or of the packet records).
 
 cdef inline void reset_packet(Pkt* k) noexcept nogil:
     memset(k, 0, sizeof(Pkt))
@@ -38,3 +38,47 @@ cdef inline void store_packet(Cols* c, Py_ssize_t row, const Pkt* k) noexcept no
     c.q_dport[row] = k.q_dport
     c.q_proto[row] = k.q_proto
     c.status[row] = k.status
+
+
+cdef inline void store_record(ds_packet_record* r, const Pkt* k) noexcept nogil:
+    """The packet record (ext/packet_record.h): for an ICMP error quoting a header, the
+    quoted packet's endpoints."""
+    cdef bint quoted = (k.proto == IPPROTO_ICMP or k.proto == IPPROTO_ICMPV6) and k.q_proto != 0
+    r.ts_ns = k.ts_ns
+    if quoted:
+        memcpy(r.src, k.q_src, 16)
+        memcpy(r.dst, k.q_dst, 16)
+        r.sport = k.q_sport
+        r.dport = k.q_dport
+        r.key_proto = k.q_proto
+    else:
+        memcpy(r.src, k.src, 16)
+        memcpy(r.dst, k.dst, 16)
+        r.sport = k.sport
+        r.dport = k.dport
+        r.key_proto = k.proto
+    r.quoted = quoted
+    r.ip_len = k.ip_len
+    r.payload_len = k.payload_len
+    r.vlan = k.vlan
+    r.vlan_inner = k.vlan_inner
+    r.iface = k.iface
+    r.caplen = k.caplen
+    r.wirelen = k.wirelen
+    r.linktype = k.linktype
+    r.proto = k.proto
+    r.tcp_flags = k.tcp_flags
+    r.wire_family = k.wire_family
+    r.tunnel = k.tunnel
+    r.frag = k.frag
+    r.status = k.status
+    r.icmp_type = k.icmp_type
+    r.icmp_code = k.icmp_code
+
+
+cdef inline void store_row(Cols* c, Py_ssize_t row, const Pkt* k) noexcept nogil:
+    if c.records != NULL:
+        store_record(c.records + row, k)
+        tally_packet(<Tally*>c.tally, k)
+    else:
+        store_packet(c, row, k)

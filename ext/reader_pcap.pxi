@@ -74,7 +74,7 @@ cdef int run_pcap(State* s, const uint8_t* buf, size_t* ppos, size_t end, int64_
         k.caplen = caplen
         k.wirelen = wirelen
         decode_packet(buf + pos + 16, caplen, wirelen, linktype, &k, s.frags)
-        store_packet(c, row, &k)
+        store_row(c, row, &k)
         row += 1
         pos += 16 + caplen
     if row > prow[0]:

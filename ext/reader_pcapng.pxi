@@ -239,7 +239,7 @@ cdef int run_pcapng(State* s, const uint8_t* buf, size_t* ppos, size_t end, int6
             result = pcapng_packet_block(s, btype, buf + pos, blen, pos, base, &k)
             if result != R_END:
                 break
-            store_packet(c, row, &k)
+            store_row(c, row, &k)
             row += 1
         elif btype == BT_IDB:
             result = pcapng_interface(s, buf + pos, blen, pos, base)

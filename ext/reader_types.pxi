@@ -5,6 +5,8 @@ from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memset
 from libc.stdlib cimport calloc, free, realloc
 
+include "packet_record.pxi"
+
 
 cdef extern from "reader_bytes.h" nogil:
     uint16_t be16(const uint8_t* p)
@@ -154,6 +156,8 @@ cdef struct Cols:
     uint16_t* q_dport
     uint8_t* q_proto
     uint8_t* status
+    ds_packet_record* records   # not NULL: write packet records instead of the columns
+    void* tally                 # records mode: the Tally (reader_tally.pxi) to count in
 
 
 cdef struct LinkOut:

@@ -8,6 +8,9 @@ and turns the parser's error codes into CaptureError / NotACaptureError messages
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Generic, Protocol, TypeVar
+
+import numpy as np
 
 from analyzer import _reader
 from analyzer.capture.batch import PacketBatch, allocate_columns
@@ -42,43 +45,66 @@ def frame_error(source: str, parser: _reader.Parser) -> CaptureError | NotACaptu
     return CaptureError(source, offset, message)
 
 
-class SourceReader:
+Batch = TypeVar("Batch", covariant=True)
+
+
+class BatchSink(Protocol[Batch]):
+    """Where the parser writes a batch, and what a full batch is handed out as."""
+
+    def bind(self, parser: _reader.Parser) -> None:
+        """Point the parser at fresh (or reused) storage for the next batch."""
+
+    def batch(self, rows: int) -> Batch:
+        """The first `rows` packets of the bound storage."""
+        ...
+
+
+class ColumnSink:
+    """PacketBatch columns (analyzer/capture/columns.py), new arrays per batch unless
+    `reuse` (then a batch is valid until the next one)."""
+
+    def __init__(self, name: str, batch_size: int, reuse: bool) -> None:
+        self.name = name
+        self.batch_size = batch_size
+        self.reused = allocate_columns(batch_size) if reuse else None
+        self.columns: dict[str, np.ndarray] = {}
+
+    def bind(self, parser: _reader.Parser) -> None:
+        self.columns = self.reused if self.reused is not None else allocate_columns(
+            self.batch_size)
+        parser.bind(self.columns, self.batch_size)
+
+    def batch(self, rows: int) -> PacketBatch:
+        return PacketBatch(self.columns, [self.name]).head(rows)
+
+
+class SourceReader(Generic[Batch]):
     """Packet batches of one opened capture."""
 
-    def __init__(self, capture: CaptureInput, batch_size: int, resync: bool,
-                 stats: CaptureStats, reuse_buffers: bool = False) -> None:
-        if batch_size < 1:
-            raise ValueError("batch_size must be at least 1")
+    def __init__(self, capture: CaptureInput, sink: BatchSink[Batch], resync: bool,
+                 stats: CaptureStats) -> None:
         self.capture = capture
-        self.batch_size = batch_size
+        self.sink = sink
         self.resync = resync
         self.stats = stats
         self.parser = _reader.Parser(capture.format)
         self.pos = 0
-        self.reused: dict | None = allocate_columns(batch_size) if reuse_buffers else None
 
-    def _new_columns(self) -> dict:
-        columns = self.reused if self.reused is not None else allocate_columns(self.batch_size)
-        self.parser.bind(columns, self.batch_size)
-        return columns
-
-    def _batch(self, columns: dict, rows: int) -> PacketBatch:
-        return PacketBatch(columns, [self.capture.name]).head(rows)
-
-    def batches(self) -> Iterator[PacketBatch]:
+    def batches(self) -> Iterator[Batch]:
         window = self.capture.window
-        columns = self._new_columns()
+        self.sink.bind(self.parser)
         row = 0
         while True:
             result, self.pos, row = self.parser.run(window.view(), self.pos, window.base, row)
             if result == _reader.RESULT_BATCH_FULL:
-                yield self._batch(columns, row)
-                columns, row = self._new_columns(), 0
+                yield self.sink.batch(row)
+                self.sink.bind(self.parser)
+                row = 0
             elif result == _reader.RESULT_ERROR:
                 error = frame_error(self.capture.name, self.parser)
                 if not self.resync or isinstance(error, NotACaptureError):
                     if row:
-                        yield self._batch(columns, row)
+                        yield self.sink.batch(row)
                     raise error
                 self._resynchronise(error)
             elif not window.at_eof:
@@ -89,7 +115,7 @@ class SourceReader:
                 self._finish(result)
                 break
         if row:
-            yield self._batch(columns, row)
+            yield self.sink.batch(row)
 
     def _finish(self, result: int) -> None:
         """End of input: complain once if it cut a record (or the header) short."""
@@ -130,5 +156,8 @@ class SourceReader:
 def read_source(capture: CaptureInput, *, batch_size: int, resync: bool,
                 stats: CaptureStats, reuse_buffers: bool = False) -> Iterator[PacketBatch]:
     """Batches of one opened capture (closes it when done)."""
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    sink = ColumnSink(capture.name, batch_size, reuse_buffers)
     with capture:
-        yield from SourceReader(capture, batch_size, resync, stats, reuse_buffers).batches()
+        yield from SourceReader(capture, sink, resync, stats).batches()

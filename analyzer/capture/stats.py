@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,26 @@ def _count(values: np.ndarray) -> Counter[int]:
     counts = np.bincount(values.astype(np.intp, copy=False) - low)
     keys = np.flatnonzero(counts)
     return Counter(dict(zip((keys + low).tolist(), counts[keys].tolist(), strict=True)))
+
+
+def tally_columns(c: Mapping[str, np.ndarray] | np.ndarray) -> dict[str, Any]:
+    """The counts CaptureStats.add_tally takes, of packets given as columns."""
+    status = c["status"]
+    skipped = status == PacketStatus.LINKTYPE_SKIPPED
+    return {
+        "packets": len(status),
+        "bytes": int(c["wirelen"].sum(dtype=np.int64)),
+        "captured_bytes": int(c["caplen"].sum(dtype=np.int64)),
+        "fragments": int((c["frag"] != 0).sum()),
+        "first_ts_ns": int(c["ts_ns"].min()),
+        "last_ts_ns": int(c["ts_ns"].max()),
+        "status": _count(status),
+        "families": _count(c["wire_family"]),
+        "protocols": _count(c["proto"][c["wire_family"] != 0]),
+        "tunnels": _count(c["tunnel"]),
+        "linktypes": _count(c["linktype"]),
+        "skipped_linktypes": _count(c["linktype"][skipped]) if skipped.any() else {},
+    }
 
 
 @dataclass
@@ -49,31 +70,36 @@ class CaptureStats:
 
     def add_batch(self, batch: PacketBatch) -> None:
         """Count the packets of one batch."""
-        if len(batch) == 0:
-            return
-        c = batch.columns
-        status = c["status"]
-        self.packets += len(batch)
-        self.bytes += int(c["wirelen"].sum(dtype=np.int64))
-        self.captured_bytes += int(c["caplen"].sum(dtype=np.int64))
-        self.linktypes.update(_count(c["linktype"]))
-        skipped = status == PacketStatus.LINKTYPE_SKIPPED
-        if skipped.any():
-            self.skipped_linktypes.update(_count(c["linktype"][skipped]))
-        is_ip = c["wire_family"] != 0
-        self.families.update(_count(c["wire_family"]))
-        self.protocols.update(_count(c["proto"][is_ip]))
-        self.not_ip += int((status == PacketStatus.NOT_IP).sum())
-        for code, count in _count(status).items():
-            if PacketStatus(code).is_malformed:
-                self.malformed[status_label(code)] += count
-        for code, count in _count(c["tunnel"][c["tunnel"] != 0]).items():
-            self.tunnels[TUNNEL_NAMES[code]] += count
-        self.fragments += int((c["frag"] != 0).sum())
-        self._add_times(c["ts_ns"])
+        self.add_columns(batch.columns)
 
-    def _add_times(self, ts: np.ndarray) -> None:
-        low, high = int(ts.min()), int(ts.max())
+    def add_columns(self, c: Mapping[str, np.ndarray] | np.ndarray) -> None:
+        """Count packets given as columns: a PacketBatch's, or packet records (a numpy
+        structured array, analyzer/capture/records.py) whose fields are named alike."""
+        if len(c["status"]):
+            self.add_tally(tally_columns(c))
+
+    def add_tally(self, t: Mapping[str, Any]) -> None:
+        """Add counts made elsewhere: tally_columns(), or the reader's own
+        (Parser.take_tally, counted in its loop)."""
+        if not t["packets"]:
+            return
+        self.packets += t["packets"]
+        self.bytes += t["bytes"]
+        self.captured_bytes += t["captured_bytes"]
+        self.fragments += t["fragments"]
+        self.linktypes.update(t["linktypes"])
+        self.skipped_linktypes.update(t["skipped_linktypes"])
+        self.families.update(t["families"])
+        self.protocols.update(t["protocols"])
+        for code, count in t["status"].items():
+            if code == PacketStatus.NOT_IP:
+                self.not_ip += count
+            elif PacketStatus(code).is_malformed:
+                self.malformed[status_label(code)] += count
+        for code, count in t["tunnels"].items():
+            if code:
+                self.tunnels[TUNNEL_NAMES[code]] += count
+        low, high = t["first_ts_ns"], t["last_ts_ns"]
         self.first_ts_ns = low if self.first_ts_ns is None else min(self.first_ts_ns, low)
         self.last_ts_ns = high if self.last_ts_ns is None else max(self.last_ts_ns, high)
 

@@ -7,9 +7,9 @@ the live flows, not the capture size.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 NS = 1_000_000_000
 Sources = str | Iterable[str]
+Batch = TypeVar("Batch")
 
 
 @dataclass(frozen=True)
@@ -54,10 +55,24 @@ def flows_from_batches(
     A FlowFrame is yielded whenever at least `flush_every` flows have finished, and once
     at the end with the rest (empty frames are skipped). If the batch source raises an
     input error (a broken capture), the flows read so far are yielded first."""
+    return _flows(batches, FlowTable.update, timeouts, flush_every)
+
+
+def flows_from_records(
+    records: Iterable[np.ndarray],
+    timeouts: Timeouts | None = None,
+    flush_every: int = 65536,
+) -> Iterator[FlowFrame]:
+    """flows_from_batches for batches of packet records (analyzer.capture.records)."""
+    return _flows(records, FlowTable.update_records, timeouts, flush_every)
+
+
+def _flows(batches: Iterable[Batch], feed: Callable[[FlowTable, Batch], None],
+           timeouts: Timeouts | None, flush_every: int) -> Iterator[FlowFrame]:
     table = (timeouts or Timeouts()).new_table()
     try:
-        for columns in batches:
-            table.update(columns)
+        for batch in batches:
+            feed(table, batch)
             while table.pending_finished >= flush_every:
                 yield FlowFrame(build_columns(table.take_finished(flush_every)))
     except DualstackError:
@@ -77,16 +92,25 @@ def iter_flow_batches(
     *,
     timeouts: Timeouts | None = None,
     stats: CaptureStats | None = None,
-    batch_size: int = 65536,
+    batch_size: int | None = None,
     flush_every: int = 65536,
 ) -> Iterator[FlowFrame]:
     """Flows of one or more captures (read as one stream in timestamp order), as they
-    finish. A CaptureError is raised after every flow read before it was yielded."""
-    from analyzer.capture import read_batches
+    finish. A CaptureError is raised after every flow read before it was yielded.
 
+    One capture is read as packet records straight into the flow table (the fast path);
+    several are read as packet columns and merged by time first."""
+    from analyzer.capture import read_batches
+    from analyzer.capture.records import RECORD_BATCH, read_records
+
+    listed = _source_list(sources)
+    if len(listed) == 1:
+        records = read_records(listed[0], batch_size=batch_size or RECORD_BATCH, stats=stats)
+        yield from flows_from_records(records, timeouts, flush_every)
+        return
     packet_batches = (
         batch.columns
-        for batch in read_batches(_source_list(sources), batch_size=batch_size, stats=stats)
+        for batch in read_batches(listed, batch_size=batch_size or 65536, stats=stats)
     )
     yield from flows_from_batches(packet_batches, timeouts, flush_every)
 
