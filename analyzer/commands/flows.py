@@ -16,11 +16,9 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
-import numpy as np
-
 from analyzer.errors import UsageError
 from analyzer.flows.output import FORMATS, open_writer
-from analyzer.flows.table import Timeouts, flows_from_batches
+from analyzer.flows.table import Timeouts, iter_flow_batches
 
 NAME = "flows"
 HELP = "bidirectional TCP/UDP flows of captures (table, jsonl, csv, parquet)"
@@ -45,18 +43,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from analyzer.capture import CaptureStats, read_batches
+    from analyzer.capture import CaptureStats
 
     if args.tcp_timeout <= 0 or args.udp_timeout <= 0:
         raise UsageError("timeouts must be positive")
     timeouts = Timeouts(tcp=args.tcp_timeout, udp=args.udp_timeout)
     progress = Progress.for_inputs(args.captures)
     stats = CaptureStats()
-    packets = (progress.seen(b.columns) for b in read_batches(args.captures, stats=stats))
+    frames = iter_flow_batches(args.captures, timeouts=timeouts, stats=stats,
+                               on_packets=progress.seen)
     with _open_output(args.output, binary=args.format == "parquet") as stream:
         writer = open_writer(args.format, stream, header=not args.no_header)
         try:
-            for frame in flows_from_batches(packets, timeouts):
+            for frame in frames:
                 progress.flows += len(frame)
                 writer.write(frame)
         finally:
@@ -96,13 +95,12 @@ class Progress:
         total = sum(os.path.getsize(s) for s in sources if s != "-" and os.path.isfile(s))
         return cls(sys.stderr.isatty() and total >= PROGRESS_MIN_BYTES)
 
-    def seen(self, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        self.packets += len(columns["ts_ns"])
+    def seen(self, packets: int) -> None:
+        self.packets += packets
         now = time.monotonic()
         if self.enabled and now - self.last >= 0.5:
             self.last = now
             self._show(now)
-        return columns
 
     def _show(self, now: float) -> None:
         rate = self.packets / max(now - self.start, 1e-9)

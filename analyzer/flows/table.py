@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
-from analyzer._flowtable import FlowTable
+from analyzer._flowtable import RAW_FLOW_COLUMNS, FlowTable
 from analyzer.errors import DualstackError
 from analyzer.flows.build import DERIVED, build_columns
 from analyzer.flows.columns import ALL_COLUMNS
@@ -55,7 +55,7 @@ def flows_from_batches(
     A FlowFrame is yielded whenever at least `flush_every` flows have finished, and once
     at the end with the rest (empty frames are skipped). If the batch source raises an
     input error (a broken capture), the flows read so far are yielded first."""
-    return _flows(batches, FlowTable.update, timeouts, flush_every)
+    return _frames(_raw_flows(batches, FlowTable.update, timeouts, flush_every))
 
 
 def flows_from_records(
@@ -64,27 +64,32 @@ def flows_from_records(
     flush_every: int = 65536,
 ) -> Iterator[FlowFrame]:
     """flows_from_batches for batches of packet records (analyzer.capture.records)."""
-    return _flows(records, FlowTable.update_records, timeouts, flush_every)
+    return _frames(_raw_flows(records, FlowTable.update_records, timeouts, flush_every))
 
 
-def _flows(batches: Iterable[Batch], feed: Callable[[FlowTable, Batch], None],
-           timeouts: Timeouts | None, flush_every: int) -> Iterator[FlowFrame]:
+def _frames(raw_batches: Iterable[dict[str, np.ndarray]]) -> Iterator[FlowFrame]:
+    return (FlowFrame(build_columns(raw)) for raw in raw_batches)
+
+
+def _raw_flows(batches: Iterable[Batch], feed: Callable[[FlowTable, Batch], None],
+               timeouts: Timeouts | None, flush_every: int) -> Iterator[dict[str, np.ndarray]]:
+    """The flow table's raw finished-flow columns (RAW_FLOW_COLUMNS), batch by batch."""
     table = (timeouts or Timeouts()).new_table()
     try:
         for batch in batches:
             feed(table, batch)
             while table.pending_finished >= flush_every:
-                yield FlowFrame(build_columns(table.take_finished(flush_every)))
+                yield table.take_finished(flush_every)
     except DualstackError:
         yield from _drain(table, flush_every)
         raise
     yield from _drain(table, flush_every)
 
 
-def _drain(table: FlowTable, chunk: int) -> Iterator[FlowFrame]:
-    """Every flow still in the table, in frames of at most `chunk` flows."""
+def _drain(table: FlowTable, chunk: int) -> Iterator[dict[str, np.ndarray]]:
+    """Every flow still in the table, in batches of at most `chunk` flows."""
     while table.pending_finished or table.finish_all(chunk):
-        yield FlowFrame(build_columns(table.take_finished(chunk)))
+        yield table.take_finished(chunk)
 
 
 def iter_flow_batches(
@@ -94,36 +99,60 @@ def iter_flow_batches(
     stats: CaptureStats | None = None,
     batch_size: int | None = None,
     flush_every: int = 65536,
+    on_packets: Callable[[int], object] | None = None,
 ) -> Iterator[FlowFrame]:
     """Flows of one or more captures (read as one stream in timestamp order), as they
     finish. A CaptureError is raised after every flow read before it was yielded.
+    `on_packets` is called with the packet count of every batch read (progress).
 
     One capture is read as packet records straight into the flow table (the fast path);
     several are read as packet columns and merged by time first."""
+    return _frames(_raw_flow_batches(sources, timeouts, stats, batch_size, flush_every,
+                                     on_packets))
+
+
+def _raw_flow_batches(sources: Sources, timeouts: Timeouts | None,
+                      stats: CaptureStats | None, batch_size: int | None, flush_every: int,
+                      on_packets: Callable[[int], object] | None = None,
+                      ) -> Iterator[dict[str, np.ndarray]]:
     from analyzer.capture import read_batches
     from analyzer.capture.records import RECORD_BATCH, read_records
 
     listed = _source_list(sources)
     if len(listed) == 1:
         records = read_records(listed[0], batch_size=batch_size or RECORD_BATCH, stats=stats)
-        yield from flows_from_records(records, timeouts, flush_every)
-        return
-    packet_batches = (
-        batch.columns
-        for batch in read_batches(listed, batch_size=batch_size or 65536, stats=stats)
-    )
-    yield from flows_from_batches(packet_batches, timeouts, flush_every)
+        return _raw_flows(_counted(records, on_packets), FlowTable.update_records, timeouts,
+                          flush_every)
+    columns = (batch.columns for batch in
+               read_batches(listed, batch_size=batch_size or 65536, stats=stats))
+    return _raw_flows(_counted(columns, on_packets), FlowTable.update, timeouts, flush_every)
+
+
+def _counted(batches: Iterable[Batch], on_packets: Callable[[int], object] | None
+             ) -> Iterable[Batch]:
+    if on_packets is None:
+        return batches
+    return (_tell(batch, on_packets) for batch in batches)
+
+
+def _tell(batch: Batch, on_packets: Callable[[int], object]) -> Batch:
+    on_packets(len(batch["ts_ns"]))  # type: ignore[index]
+    return batch
 
 
 def read_flows(
     sources: Sources, *, timeouts: Timeouts | None = None, stats: CaptureStats | None = None
 ) -> FlowFrame:
     """All flows of one or more captures, sorted by first packet. On a broken capture
-    the CaptureError is raised (use iter_flow_batches to keep the flows read before)."""
-    frames = list(iter_flow_batches(sources, timeouts=timeouts, stats=stats))
-    if len(frames) <= 1:
-        return frames[0] if frames else FlowFrame.empty()
-    return _merge_sorted(frames)
+    the CaptureError is raised (use iter_flow_batches to keep the flows read before).
+    The frame is built once, from all the raw flows (no per-batch frames to merge)."""
+    raws = list(_raw_flow_batches(sources, timeouts, stats, None, 65536))
+    if len(raws) <= 1:
+        return FlowFrame(build_columns(raws[0] if raws else None))
+    raw: dict[str, np.ndarray] = {}
+    for name in RAW_FLOW_COLUMNS:
+        raw[name] = np.concatenate([r.pop(name) for r in raws])
+    return FlowFrame(build_columns(raw))
 
 
 def _merge_sorted(frames: list[FlowFrame]) -> FlowFrame:
