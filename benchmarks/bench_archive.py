@@ -8,9 +8,9 @@ spread over time) split into rotated files with `editcap -c`, so connections spa
 and the stitching is part of the work. Each run is a fresh `python -m analyzer batch`
 process on a fresh OUTDIR, with the files in page cache. While it runs, the parent
 samples RssAnon of the driver and of every worker process separately (/proc, as
-benchmarks/measure.py does), and each worker's private memory (USS: RssAnon also counts
-the pages a forked worker still shares with the driver); the peak of each worker is
-reported, plus the driver's.
+benchmarks/measure.py does), and each worker's Pss_Anon (RssAnon counts the pages a
+forked worker still shares with the driver in full, Pss_Anon by share); the peak of each
+worker is reported, plus the driver's.
 The job's own phase times (read, stitch, verify) come from its summary.json; the CPU
 time of the whole process tree (getrusage of the reaped children) shows how many cores
 the run really got, which on a shared machine explains a missing speed-up.
@@ -50,7 +50,7 @@ class Run:
     driver_peak_kib: int
     cpu_s: float  # user + system time of the whole process tree
     worker_peaks_kib: list[int] = field(default_factory=list)
-    worker_peaks_uss_kib: list[int] = field(default_factory=list)
+    worker_peaks_pss_anon_kib: list[int] = field(default_factory=list)
 
 
 def split_archive(capture: Path, directory: Path, files: int, packets: int) -> list[Path]:
@@ -78,7 +78,7 @@ def run_batch(archive: Path, outdir: Path, workers: int) -> Run:
             for member in [root, *_children(root)]:
                 rss = proc_status_kib(member.pid).get("RssAnon", 0)
                 peaks[member.pid] = max(peaks.get(member.pid, 0), rss)
-                private[member.pid] = max(private.get(member.pid, 0), _uss_kib(member))
+                private[member.pid] = max(private.get(member.pid, 0), _pss_anon_kib(member.pid))
             time.sleep(SAMPLE_S)
         wall = time.perf_counter() - start
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -94,12 +94,17 @@ def run_batch(archive: Path, outdir: Path, workers: int) -> Run:
                sorted(peaks.values()), sorted(private.values()))
 
 
-def _uss_kib(process: psutil.Process) -> int:
-    """Private memory (pages no other process shares, e.g. not the forked driver's)."""
+def _pss_anon_kib(pid: int) -> int:
+    """Pss_Anon of /proc/PID/smaps_rollup: the process's anonymous memory, pages it still
+    shares with the forked driver counted by share (RssAnon counts them whole)."""
     try:
-        return int(process.memory_full_info().uss) // 1024
-    except psutil.Error:
-        return 0
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            for line in rollup:
+                if line.startswith("Pss_Anon:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def _children(process: psutil.Process) -> list[psutil.Process]:
@@ -157,8 +162,9 @@ def summarize(results: dict[int, list[Run]], packets: int, size: int) -> dict[st
             "driver_peak_rss_anon_mib": round(max(r.driver_peak_kib for r in runs) / 1024, 1),
             "worker_peak_rss_anon_mib": [round(k / 1024, 1) for k in
                                          max((r.worker_peaks_kib for r in runs), key=sum)],
-            "worker_peak_private_mib": [round(k / 1024, 1) for k in
-                                        max((r.worker_peaks_uss_kib for r in runs), key=sum)],
+            "worker_peak_pss_anon_mib": [round(k / 1024, 1) for k in
+                                         max((r.worker_peaks_pss_anon_kib for r in runs),
+                                             key=sum)],
         }
     report["speedup_wall"] = round(walls[1][0] / walls[2][0], 2)
     report["speedup_read_phase"] = round(walls[1][1] / walls[2][1], 2) if walls[2][1] else None
