@@ -13,7 +13,10 @@ forked worker still shares with the driver in full, Pss_Anon by share); the peak
 worker is reported, plus the driver's.
 The job's own phase times (read, stitch, verify) come from its summary.json; the CPU
 time of the whole process tree (getrusage of the reaped children) shows how many cores
-the run really got, which on a shared machine explains a missing speed-up.
+the run really got, which on a shared machine explains a missing speed-up. Last, one
+worker's task is timed in this process (wall and CPU, and the sha256 alone): a worker
+hashes in a thread beside the reader, so one worker may already keep more than one
+core busy.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -136,9 +140,34 @@ def main(argv: list[str] | None = None) -> None:
             for workers in (1, 2):
                 results[workers].append(run_batch(archive, Path(temp) / "out", workers))
         report = summarize(results, args.packets, size)
+        report["one_worker_in_process"] = worker_profile(archive)
     print(json.dumps(report, indent=2))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
+
+
+def worker_profile(archive: Path) -> dict[str, float]:
+    """What one worker spends, measured in this process on every file in turn: the
+    content hash alone, and the whole task (hash in its thread beside the reader)."""
+    from analyzer.archive.inputs import content_hash, discover
+    from analyzer.archive.jobs import FileTask, read_file
+    from analyzer.flows import Timeouts
+
+    files = discover([str(archive)]).files
+    warm([Path(item.path) for item in files])
+    hash_wall, hash_cpu = _timed(lambda: [content_hash(item.path) for item in files])
+    task_wall, task_cpu = _timed(lambda: [read_file(FileTask(item, Timeouts()))
+                                          for item in files])
+    return {"hash_wall_s": hash_wall, "hash_cpu_s": hash_cpu, "task_wall_s": task_wall,
+            "task_cpu_s": task_cpu, "task_cores_busy": round(task_cpu / task_wall, 2)}
+
+
+def _timed(work: Callable[[], object]) -> tuple[float, float]:
+    before, start = os.times(), time.perf_counter()
+    work()
+    wall, after = time.perf_counter() - start, os.times()
+    cpu = (after.user - before.user) + (after.system - before.system)
+    return round(wall, 3), round(cpu, 3)
 
 
 def summarize(results: dict[int, list[Run]], packets: int, size: int) -> dict[str, object]:
