@@ -27,7 +27,9 @@ later file quoting a datagram of an earlier file is lost (the UDP flow stays
 and then closed, around the rotation), the later piece was read without knowing that,
 so where the single stream would split its ports again within that file (a new SYN, or
 a pause longer than the linger) the piece did not. Such joins are counted
-(`Stitched.joined_near_close`) and reported.
+(`Stitched.joined_near_close`) and reported. (And where a later piece took the server
+for the client, as only a pure SYN from the server side can make it, the client's SYNs
+in it count as one.)
 """
 
 from __future__ import annotations
