@@ -11,14 +11,16 @@ tunnels: 6in4 (IP protocol 41, RFC 4213), Teredo's UDP port 3544.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 import numpy as np
 
-from analyzer.verdict.factorize import factorize
+from analyzer.verdict.addresses import address_rows, prefix_mask, texts_at
+
+# A test takes (n, 16) uint8 addresses and says per row whether it is of the kind.
+AddressTest = Callable[[np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -28,16 +30,16 @@ class AddressKind:
     kind: str
     description: str
     source: str
-    test: Callable[[ipaddress.IPv6Address], bool]
+    test: AddressTest
 
 
-def _in(network: str) -> Callable[[ipaddress.IPv6Address], bool]:
-    net = ipaddress.IPv6Network(network)
-    return lambda address: address in net
+def _in(network: str) -> AddressTest:
+    return lambda rows: prefix_mask(rows, network)
 
 
-def _ipv4_compatible(address: ipaddress.IPv6Address) -> bool:
-    return int(address) >> 32 == 0 and int(address) > 1
+def _ipv4_compatible(rows: np.ndarray) -> np.ndarray:
+    """::a.b.c.d: the upper 96 bits zero, and not :: or ::1."""
+    return (~rows[:, :12].any(axis=1)) & (rows[:, 12:15].any(axis=1) | (rows[:, 15] > 1))
 
 
 ADDRESS_KINDS: Final[tuple[AddressKind, ...]] = (
@@ -89,31 +91,21 @@ class Anomaly:
         }
 
 
-def _address_kinds(text: str) -> list[str]:
-    try:
-        address = ipaddress.ip_address(str(text).split("%", 1)[0])
-    except ValueError:
-        return []
-    if not isinstance(address, ipaddress.IPv6Address):
-        return []
-    return [item.kind for item in ADDRESS_KINDS if item.test(address)]
-
-
 def _address_anomalies(columns: Mapping[str, np.ndarray]) -> dict[str, Anomaly]:
+    """Address kinds of IPv6 headers, tested as bytes on the flows with IPv6 on the wire
+    (the address text is made only for the flows that show one)."""
     found: dict[str, Anomaly] = {}
-    by_kind = {item.kind: item for item in ADDRESS_KINDS}
-    wire6 = np.asarray(columns["wire_family"]) == 6
-    for side in ("client", "server"):
-        unique, inverse = factorize(np.asarray(columns[side]))
-        for position, text in enumerate(unique):
-            for kind in _address_kinds(text):
-                rows = np.flatnonzero((inverse == position) & wire6).tolist()
-                if not rows:
-                    continue
-                spec = by_kind[kind]
-                anomaly = found.setdefault(kind, Anomaly(kind, spec.description, spec.source))
-                anomaly.flows.extend(rows)
-                anomaly.addresses.append(text)
+    wire6 = np.flatnonzero(np.asarray(columns["wire_family"]) == 6)
+    sides = {side: address_rows(columns, side)[wire6] for side in ("client", "server")}
+    for spec in ADDRESS_KINDS:
+        for side, rows in sides.items():
+            hits = wire6[spec.test(rows)]
+            if not len(hits):
+                continue
+            anomaly = found.setdefault(spec.kind,
+                                       Anomaly(spec.kind, spec.description, spec.source))
+            anomaly.flows.extend(hits.tolist())
+            anomaly.addresses.extend(str(text) for text in texts_at(columns, side, hits))
     return found
 
 

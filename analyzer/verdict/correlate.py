@@ -26,6 +26,14 @@ from typing import Any, Final
 import numpy as np
 
 from analyzer.snapshot.schema import Snapshot, Socket
+from analyzer.verdict.addresses import (
+    address_rows,
+    as_keys,
+    lookup,
+    packed,
+    unique_rows,
+    unpacked,
+)
 from analyzer.verdict.anomalies import find_anomalies
 from analyzer.verdict.factorize import factorize
 from analyzer.verdict.inference import Evidence, resolve
@@ -46,6 +54,8 @@ from analyzer.verdict.results import (
 )
 
 DEFAULT_TOLERANCE_S: Final[float] = 5.0
+GUESSED_CLIENT_NOTE: Final[str] = (" (client guessed from ports: the capture starts "
+                                   "mid-connection)")
 # Flow outcomes (issue 3) grouped by what they say about the server's sockets.
 DELIVERED: Final[frozenset[str]] = frozenset({"accepted", "answered", "midstream"})
 REFUSED: Final[frozenset[str]] = frozenset({"refused"})
@@ -146,17 +156,13 @@ def _column(columns: Mapping[str, np.ndarray], name: str) -> np.ndarray:
     return np.asarray(columns[name])
 
 
-def _host_of(texts: np.ndarray, hosts: Sequence[Host]) -> np.ndarray:
-    """Per flow, the index of the host owning the address, or -1."""
-    owner: dict[IPAddress, int] = {}
+def _host_of(addresses: np.ndarray, hosts: Sequence[Host]) -> np.ndarray:
+    """Per flow ((n, 16) uint8 addresses), the index of the host owning it, or -1."""
+    owner: dict[bytes, int] = {}
     for index, host in enumerate(hosts):
         for address in host.addresses:
-            owner.setdefault(address, index)
-    unique, codes = factorize(texts)
-    addresses = [normalize(text) for text in unique]
-    mapped = np.array([-1 if item is None else owner.get(item, -1) for item in addresses],
-                      dtype=np.int64)
-    return mapped[codes] if unique else np.full(len(texts), -1, dtype=np.int64)
+            owner.setdefault(packed(address), index)
+    return lookup(addresses, owner)
 
 
 class Correlator:
@@ -258,7 +264,7 @@ class Group:
     epoch: int
     proto: str
     wire_family: int
-    server: str
+    server: IPAddress | None
     port: int
     outcome: str
     direction: str
@@ -324,10 +330,9 @@ class FlowJudge:
 
     def _order(self, group: Group) -> list[int]:
         epoch = self.c.epochs[group.epoch]
-        destination = normalize(group.server)
-        if destination is None:
+        if group.server is None:
             return []
-        return candidates(group.proto, group.wire_family, destination, group.port,
+        return candidates(group.proto, group.wire_family, group.server, group.port,
                           epoch.sockets)
 
     def gather_evidence(self) -> None:
@@ -459,22 +464,44 @@ def _connected_sockets(correlator: Correlator) -> list[tuple[int, Socket]]:
             and sock.remote_port is not None]
 
 
-def _flow_index(columns: Mapping[str, np.ndarray],
-                ports: set[int]) -> dict[tuple[Any, ...], list[int]]:
-    """(proto, server, server port, client, client port) -> flows, for flows touching
-    one of `ports` (addresses normalised once per distinct text)."""
-    cport, sport = _column(columns, "client_port"), _column(columns, "server_port")
-    port_list = np.fromiter(ports, dtype=np.int64, count=len(ports))
-    rows = np.flatnonzero(np.isin(sport, port_list) | np.isin(cport, port_list))
-    client = _column(columns, "client")[rows].astype(str).tolist()
-    server = _column(columns, "server")[rows].astype(str).tolist()
-    proto = _column(columns, "proto")[rows].astype(str).tolist()
-    memo = {text: normalize(text) for text in set(client) | set(server)}
-    index: dict[tuple[Any, ...], list[int]] = defaultdict(list)
-    for position, row in enumerate(rows.tolist()):
-        index[(proto[position], memo[server[position]], int(sport[row]),
-               memo[client[position]], int(cport[row]))].append(row)
-    return index
+class FlowIndex:
+    """Flows by (proto, server, server port, client, client port), for flows touching
+    given ports: one sorted array of byte keys, searched per connected socket."""
+
+    def __init__(self, columns: Mapping[str, np.ndarray], ports: set[int]) -> None:
+        cport, sport = _column(columns, "client_port"), _column(columns, "server_port")
+        port_list = np.fromiter(ports, dtype=np.int64, count=len(ports))
+        rows = np.flatnonzero(np.isin(sport, port_list) | np.isin(cport, port_list))
+        self.protos, proto = factorize(_column(columns, "proto")[rows])
+        keys = _flow_keys(proto, address_rows(columns, "server")[rows], sport[rows],
+                          address_rows(columns, "client")[rows], cport[rows])
+        order = np.argsort(keys, kind="stable")
+        self.keys, self.rows = keys[order], rows[order]
+
+    def get(self, proto: str, server: IPAddress | None, server_port: int | None,
+            client: IPAddress | None, client_port: int | None) -> list[int]:
+        """The flows of one 5-tuple, in flow order."""
+        if (proto not in self.protos or server is None or client is None
+                or server_port is None or client_port is None):
+            return []
+        wanted = _flow_keys(np.array([self.protos.index(proto)]),
+                            np.frombuffer(packed(server), dtype=np.uint8)[None, :],
+                            np.array([server_port]),
+                            np.frombuffer(packed(client), dtype=np.uint8)[None, :],
+                            np.array([client_port]))
+        low, high = np.searchsorted(self.keys, wanted[0], side="left"), np.searchsorted(
+            self.keys, wanted[0], side="right")
+        return self.rows[low:high].tolist()
+
+
+def _flow_keys(proto: np.ndarray, server: np.ndarray, server_port: np.ndarray,
+               client: np.ndarray, client_port: np.ndarray) -> np.ndarray:
+    """One 37-byte key per flow: proto code, server, server port, client, client port."""
+    def port_bytes(ports: np.ndarray) -> np.ndarray:
+        return np.asarray(ports, dtype=">u2").reshape(-1, 1).view(np.uint8)
+    return as_keys(np.concatenate([
+        np.asarray(proto, dtype=np.uint8).reshape(-1, 1), server, port_bytes(server_port),
+        client, port_bytes(client_port)], axis=1))
 
 
 def _connection_rows(correlator: Correlator,
@@ -485,7 +512,7 @@ def _connection_rows(correlator: Correlator,
         return []
     ports = {port for _, sock in connected for port in (sock.local_port, sock.remote_port)
              if port is not None}
-    index = _flow_index(columns, ports)
+    index = FlowIndex(columns, ports)
     first, last = _column(columns, "first_ts_ns"), _column(columns, "last_ts_ns")
     matches: list[ConnectionMatch] = []
     for snap_index, sock in connected:
@@ -497,11 +524,11 @@ def _connection_rows(correlator: Correlator,
 
 
 def _match_connection(correlator: Correlator, snap_index: int, sock: Socket,
-                      index: Mapping[tuple[Any, ...], list[int]], moment: int | None,
+                      index: FlowIndex, moment: int | None,
                       first: np.ndarray, last: np.ndarray) -> ConnectionMatch:
     local, remote = normalize(sock.local_address), normalize(sock.remote_address or "")
-    inbound = index.get((sock.proto, local, sock.local_port, remote, sock.remote_port), [])
-    outbound = index.get((sock.proto, remote, sock.remote_port, local, sock.local_port), [])
+    inbound = index.get(sock.proto, local, sock.local_port, remote, sock.remote_port)
+    outbound = index.get(sock.proto, remote, sock.remote_port, local, sock.local_port)
     tolerance = correlator.tolerance_ns
     alive = [row for row in inbound + outbound if moment is None or
              first[row] - tolerance <= moment <= last[row] + tolerance]
@@ -574,33 +601,28 @@ def verify(
 ) -> Verdicts:
     """Classify every flow and judge every listener; see the module docstring."""
     columns: Mapping[str, np.ndarray] = getattr(flows, "columns", flows)
-    server, client = _column(columns, "server"), _column(columns, "client")
+    server, client = address_rows(columns, "server"), address_rows(columns, "client")
     first_ns = _column(columns, "first_ts_ns").astype(np.int64)
-    hosts = build_hosts(snapshots, host_addrs, factorize(server)[0])
+    servers = unique_rows(server)[0]
+    hosts = build_hosts(snapshots, host_addrs,
+                        [str(unpacked(row.tobytes())) for row in servers])
     correlator = Correlator(snapshots, os, int(tolerance_s * 1e9))
     server_host, client_host = _host_of(server, hosts), _host_of(client, hosts)
-    inbound = server_host >= 0
     epoch_of = _epoch_per_flow(correlator, _add_epochs(correlator, hosts), server_host, first_ns)
     correlator.settle_static()
-    groups = _group_flows(columns, epoch_of, inbound, client_host >= 0)
+    groups = _group_flows(columns, server, epoch_of, server_host >= 0, client_host >= 0)
     judge = FlowJudge(correlator, groups)
     judge.gather_evidence()
     _resolve_listeners(correlator)
-    n = len(server)
-    flow_class = np.empty(n, dtype=object)
-    flow_listener = np.full(n, -1, dtype=np.int64)
-    flow_reason = np.empty(n, dtype=object)
-    for group, rows in groups.items():
-        verdict = judge.judge(group, rows)
-        flow_class[rows], flow_listener[rows], flow_reason[rows] = (
-            verdict.flow_class, verdict.listener, verdict.reason)
-    flow_snapshot = np.array(
-        [correlator.epochs[e].snapshots[-1] if e >= 0 else -1 for e in epoch_of.tolist()],
-        dtype=np.int64)
+    flow_class, flow_listener, flow_reason = _judge_groups(judge, len(first_ns))
+    lookup_snapshot = np.array([epoch.snapshots[-1] for epoch in correlator.epochs] + [-1],
+                               dtype=np.int64)
+    flow_snapshot = lookup_snapshot[epoch_of]  # epoch -1 picks the trailing -1
     for listener in correlator.listeners:
         listener.finding = _finding(listener)
     connections = _connection_rows(correlator, columns)
     _classify_by_connection_rows(connections, columns, flow_class, flow_reason)
+    _note_guessed_clients(columns, flow_reason)
     return Verdicts(
         flow_columns=columns, flow_class=flow_class, flow_listener=flow_listener,
         flow_snapshot=flow_snapshot, flow_reason=flow_reason,
@@ -611,6 +633,27 @@ def verify(
         hosts=[host.to_dict() for host in hosts],
         settings={"os": os, "tolerance_s": tolerance_s},
     )
+
+
+def _judge_groups(judge: FlowJudge, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per flow: class, listener id (-1: none) and reason, judged once per group."""
+    flow_class = np.empty(n, dtype=object)
+    flow_listener = np.full(n, -1, dtype=np.int64)
+    flow_reason = np.empty(n, dtype=object)
+    for group, rows in judge.groups.items():
+        verdict = judge.judge(group, rows)
+        index = np.asarray(rows, dtype=np.int64)
+        flow_class[index], flow_listener[index], flow_reason[index] = (
+            verdict.flow_class, verdict.listener, verdict.reason)
+    return flow_class, flow_listener, flow_reason
+
+
+def _note_guessed_clients(columns: Mapping[str, np.ndarray], flow_reason: np.ndarray) -> None:
+    """A midstream flow whose client was only guessed from the ports says so."""
+    if "client_guessed" not in columns:
+        return
+    for row in np.flatnonzero(np.asarray(columns["client_guessed"])).tolist():
+        flow_reason[row] = f"{flow_reason[row]}{GUESSED_CLIENT_NOTE}"
 
 
 def _classify_by_connection_rows(connections: Sequence[ConnectionMatch],
@@ -643,18 +686,23 @@ def _unique_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return unique, inverse.reshape(-1)
 
 
-def _group_flows(columns: Mapping[str, np.ndarray], epoch_of: np.ndarray,
-                 inbound: np.ndarray, client_is_host: np.ndarray) -> dict[Group, list[int]]:
-    """Flows grouped by what the model sees of them (sorting, not a Python loop per flow)."""
+def _group_flows(columns: Mapping[str, np.ndarray], server_rows: np.ndarray,
+                 epoch_of: np.ndarray, inbound: np.ndarray,
+                 client_is_host: np.ndarray) -> dict[Group, list[int]]:
+    """Flows grouped by what the model sees of them (sorting, not a Python loop per flow).
+    Servers are told apart by wire family and address bytes, as their texts are."""
     n = len(epoch_of)
     if n == 0:
         return {}
     protos, proto = factorize(_column(columns, "proto"))
-    servers, server = factorize(_column(columns, "server"))
+    wire = _column(columns, "wire_family").astype(np.int64)
+    server_keys, server = unique_rows(
+        np.concatenate([wire.astype(np.uint8).reshape(-1, 1), server_rows], axis=1))
+    servers = [unpacked(row[1:].tobytes()) for row in server_keys]
     outcomes, outcome = factorize(_column(columns, "outcome"))
     direction = np.where(inbound, 0, np.where(client_is_host, 1, 2))
-    keys = np.stack([epoch_of + 1, proto, _column(columns, "wire_family").astype(np.int64),
-                     server, _column(columns, "server_port").astype(np.int64), outcome,
+    keys = np.stack([epoch_of + 1, proto, wire, server,
+                     _column(columns, "server_port").astype(np.int64), outcome,
                      direction], axis=1).astype(np.int64)
     unique, inverse = _unique_rows(keys)
     order = np.argsort(inverse, kind="stable")
