@@ -16,7 +16,7 @@ from typing import Final
 import numpy as np
 
 from analyzer.flows.columnset import FlowColumns
-from analyzer.verdict.factorize import factorize, first_seen
+from analyzer.verdict.factorize import as_keys, factorize
 from analyzer.verdict.model import IPAddress, parse_address
 
 MAPPED_PREFIX: Final[bytes] = bytes(10) + b"\xff\xff"
@@ -54,43 +54,6 @@ def address_rows(columns: Mapping[str, np.ndarray], side: str) -> np.ndarray:
     table = np.frombuffer(b"".join(_packed_text(text) for text in unique) or bytes(16),
                           dtype=np.uint8).reshape(-1, 16)
     return table[codes]
-
-
-def as_keys(rows: np.ndarray) -> np.ndarray:
-    """(n, k) uint8 rows as n opaque k-byte keys (sortable, comparable with ==)."""
-    rows = np.ascontiguousarray(rows, dtype=np.uint8)
-    return rows.view(f"V{rows.shape[1]}").reshape(-1)
-
-
-def _row_hash(rows: np.ndarray) -> np.ndarray:
-    """One uint64 per row of (n, k) uint8 (k padded to whole words), mixed by odd
-    multipliers: equal rows hash equal; unequal ones almost never do."""
-    width = -(-rows.shape[1] // 8) * 8
-    padded = np.zeros((len(rows), width), dtype=np.uint8)
-    padded[:, :rows.shape[1]] = rows
-    words = padded.view(np.uint64)
-    out = np.zeros(len(rows), dtype=np.uint64)
-    for column in range(words.shape[1]):
-        out = (out ^ words[:, column]) * np.uint64(_MIX)
-        out ^= out >> np.uint64(29)
-    return out
-
-
-_MIX: Final[int] = 0x9E3779B97F4A7C15
-
-
-def unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(distinct rows in first-seen order, int64 code of each row) of (n, k) uint8.
-    Sorted by a 64-bit hash of each row (sorting k-byte keys is several times slower),
-    checked against the rows themselves; a collision falls back to the byte keys."""
-    if not len(rows):
-        return rows[:0], np.empty(0, dtype=np.int64)
-    _, first, inverse = np.unique(_row_hash(rows), return_index=True, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    if not np.array_equal(rows[first][inverse], rows):
-        _, first, inverse = np.unique(as_keys(rows), return_index=True, return_inverse=True)
-    order, codes = first_seen(first, inverse)
-    return rows[first[order]], codes
 
 
 def lookup(rows: np.ndarray, table: Mapping[bytes, int], missing: int = -1) -> np.ndarray:

@@ -26,16 +26,9 @@ from typing import Any, Final
 import numpy as np
 
 from analyzer.snapshot.schema import Snapshot, Socket
-from analyzer.verdict.addresses import (
-    address_rows,
-    as_keys,
-    lookup,
-    packed,
-    unique_rows,
-    unpacked,
-)
+from analyzer.verdict.addresses import address_rows, lookup, packed, unpacked
 from analyzer.verdict.anomalies import find_anomalies
-from analyzer.verdict.factorize import factorize
+from analyzer.verdict.factorize import as_keys, factorize, row_hash, unique_rows
 from analyzer.verdict.inference import Evidence, resolve
 from analyzer.verdict.model import (
     IPAddress,
@@ -466,7 +459,7 @@ def _connected_sockets(correlator: Correlator) -> list[tuple[int, Socket]]:
 
 class FlowIndex:
     """Flows by (proto, server, server port, client, client port), for flows touching
-    given ports: one sorted array of byte keys, searched per connected socket."""
+    given ports: byte keys sorted by their hash, searched per connected socket."""
 
     def __init__(self, columns: Mapping[str, np.ndarray], ports: set[int]) -> None:
         cport, sport = _column(columns, "client_port"), _column(columns, "server_port")
@@ -475,8 +468,9 @@ class FlowIndex:
         self.protos, proto = factorize(_column(columns, "proto")[rows])
         keys = _flow_keys(proto, address_rows(columns, "server")[rows], sport[rows],
                           address_rows(columns, "client")[rows], cport[rows])
-        order = np.argsort(keys, kind="stable")
-        self.keys, self.rows = keys[order], rows[order]
+        hashes = row_hash(keys)
+        order = np.argsort(hashes, kind="stable")
+        self.hashes, self.keys, self.rows = hashes[order], as_keys(keys[order]), rows[order]
 
     def get(self, proto: str, server: IPAddress | None, server_port: int | None,
             client: IPAddress | None, client_port: int | None) -> list[int]:
@@ -489,19 +483,21 @@ class FlowIndex:
                             np.array([server_port]),
                             np.frombuffer(packed(client), dtype=np.uint8)[None, :],
                             np.array([client_port]))
-        low, high = np.searchsorted(self.keys, wanted[0], side="left"), np.searchsorted(
-            self.keys, wanted[0], side="right")
-        return self.rows[low:high].tolist()
+        hashed = row_hash(wanted)[0]
+        low, high = (np.searchsorted(self.hashes, hashed, side="left"),
+                     np.searchsorted(self.hashes, hashed, side="right"))
+        same = self.keys[low:high] == as_keys(wanted)[0]
+        return self.rows[low:high][same].tolist()
 
 
 def _flow_keys(proto: np.ndarray, server: np.ndarray, server_port: np.ndarray,
                client: np.ndarray, client_port: np.ndarray) -> np.ndarray:
-    """One 37-byte key per flow: proto code, server, server port, client, client port."""
+    """(n, 37) uint8 per flow: proto code, server, server port, client, client port."""
     def port_bytes(ports: np.ndarray) -> np.ndarray:
         return np.asarray(ports, dtype=">u2").reshape(-1, 1).view(np.uint8)
-    return as_keys(np.concatenate([
+    return np.concatenate([
         np.asarray(proto, dtype=np.uint8).reshape(-1, 1), server, port_bytes(server_port),
-        client, port_bytes(client_port)], axis=1))
+        client, port_bytes(client_port)], axis=1)
 
 
 def _connection_rows(correlator: Correlator,
@@ -705,7 +701,9 @@ def _group_flows(columns: Mapping[str, np.ndarray], server_rows: np.ndarray,
                      _column(columns, "server_port").astype(np.int64), outcome,
                      direction], axis=1).astype(np.int64)
     unique, inverse = _unique_rows(keys)
-    order = np.argsort(inverse, kind="stable")
+    # Stable argsort of codes that fit 16 bits is numpy's radix sort (linear).
+    small = np.int16 if len(unique) < 2**15 else np.int64
+    order = np.argsort(inverse.astype(small), kind="stable")
     bounds = np.searchsorted(inverse[order], np.arange(len(unique) + 1))
     names = ("inbound", "outbound", "foreign")
     groups: dict[Group, list[int]] = {}
