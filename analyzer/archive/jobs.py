@@ -21,11 +21,10 @@ import numpy as np
 from analyzer.archive.inputs import InputFile, content_hash
 from analyzer.archive.manifest import InputErrorRecord
 from analyzer.archive.stitch import RawFlows, empty_raw
-from analyzer.capture import CaptureStats, read_batches
+from analyzer.capture import CaptureStats
 from analyzer.errors import CaptureError, InputError
-from analyzer.flows import Timeouts
+from analyzer.flows import Timeouts, iter_raw_flow_batches
 
-_FLUSH_EVERY = 65536
 _OFFSET = re.compile(r"byte offset (\d+)")
 
 
@@ -88,24 +87,20 @@ def _raw_flows(
     path: str, timeouts: Timeouts, stats: CaptureStats
 ) -> tuple[RawFlows, InputErrorRecord | None]:
     """Every flow of one capture as raw records; the error that stopped the read, if any."""
-    table = timeouts.new_table()
     chunks: list[RawFlows] = []
     error: InputErrorRecord | None = None
     try:
-        for batch in read_batches(path, stats=stats):
-            table.update(batch.columns)
-            if table.pending_finished >= _FLUSH_EVERY:
-                chunks.append(table.take_finished())
+        chunks.extend(iter_raw_flow_batches(path, timeouts, stats))
     except CaptureError as exc:
         error = InputErrorRecord(type(exc).__name__, str(exc), exc.offset)
     except InputError as exc:  # not a capture, unreadable, header cut short
         error = InputErrorRecord(type(exc).__name__, str(exc), None)
-    table.finish_all()
-    chunks.append(table.take_finished())
     return _concat(chunks), error
 
 
 def _concat(chunks: list[RawFlows]) -> RawFlows:
+    if not chunks:
+        return empty_raw()
     if len(chunks) == 1:
         return chunks[0]
     return {name: np.concatenate([chunk[name] for chunk in chunks]) for name in chunks[0]}

@@ -107,14 +107,18 @@ def iter_flow_batches(
 
     One capture is read as packet records straight into the flow table (the fast path);
     several are read as packet columns and merged by time first."""
-    return _frames(_raw_flow_batches(sources, timeouts, stats, batch_size, flush_every,
+    return _frames(iter_raw_flow_batches(sources, timeouts, stats, batch_size, flush_every,
                                      on_packets))
 
 
-def _raw_flow_batches(sources: Sources, timeouts: Timeouts | None,
-                      stats: CaptureStats | None, batch_size: int | None, flush_every: int,
-                      on_packets: Callable[[int], object] | None = None,
-                      ) -> Iterator[dict[str, np.ndarray]]:
+def iter_raw_flow_batches(sources: Sources, timeouts: Timeouts | None = None,
+                          stats: CaptureStats | None = None, batch_size: int | None = None,
+                          flush_every: int = 65536,
+                          on_packets: Callable[[int], object] | None = None,
+                          ) -> Iterator[dict[str, np.ndarray]]:
+    """The flow table's raw finished-flow columns (RAW_FLOW_COLUMNS: per-direction state
+    bits included, as stitching across rotated files needs them), batch by batch. A
+    capture error is raised after every flow read before it was yielded."""
     from analyzer.capture import read_batches
     from analyzer.capture.records import RECORD_BATCH, read_records
 
@@ -146,7 +150,7 @@ def read_flows(
     """All flows of one or more captures, sorted by first packet. On a broken capture
     the CaptureError is raised (use iter_flow_batches to keep the flows read before).
     The frame is built once, from all the raw flows (no per-batch frames to merge)."""
-    raws = list(_raw_flow_batches(sources, timeouts, stats, None, 65536))
+    raws = list(iter_raw_flow_batches(sources, timeouts, stats, None, 65536))
     if len(raws) <= 1:
         return FlowFrame(build_columns(raws[0] if raws else None))
     raw: dict[str, np.ndarray] = {}
