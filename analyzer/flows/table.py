@@ -28,6 +28,13 @@ Sources = str | Iterable[str]
 Batch = TypeVar("Batch")
 
 
+# Finished flows handed out per batch while reading. Small enough that the batch in hand
+# stays a small part of memory (a 10x larger capture with the same live flows measured
+# 40 vs 39 MiB RssAnon at 8192, 79 vs 67 MiB at 65536), large enough to amortise the
+# per-batch work.
+FLUSH_EVERY = 8192
+
+
 @dataclass(frozen=True)
 class Timeouts:
     """Seconds of inactivity after which a flow ends; the defaults are Zeek's
@@ -48,7 +55,7 @@ class Timeouts:
 def flows_from_batches(
     batches: Iterable[dict[str, np.ndarray]],
     timeouts: Timeouts | None = None,
-    flush_every: int = 65536,
+    flush_every: int = FLUSH_EVERY,
 ) -> Iterator[FlowFrame]:
     """Flow batches for a stream of packet column dicts (PacketBatch.columns).
 
@@ -61,7 +68,7 @@ def flows_from_batches(
 def flows_from_records(
     records: Iterable[np.ndarray],
     timeouts: Timeouts | None = None,
-    flush_every: int = 65536,
+    flush_every: int = FLUSH_EVERY,
 ) -> Iterator[FlowFrame]:
     """flows_from_batches for batches of packet records (analyzer.capture.records)."""
     return _frames(_raw_flows(records, FlowTable.update_records, timeouts, flush_every))
@@ -98,7 +105,7 @@ def iter_flow_batches(
     timeouts: Timeouts | None = None,
     stats: CaptureStats | None = None,
     batch_size: int | None = None,
-    flush_every: int = 65536,
+    flush_every: int = FLUSH_EVERY,
     on_packets: Callable[[int], object] | None = None,
 ) -> Iterator[FlowFrame]:
     """Flows of one or more captures (read as one stream in timestamp order), as they
@@ -113,7 +120,7 @@ def iter_flow_batches(
 
 def iter_raw_flow_batches(sources: Sources, timeouts: Timeouts | None = None,
                           stats: CaptureStats | None = None, batch_size: int | None = None,
-                          flush_every: int = 65536,
+                          flush_every: int = FLUSH_EVERY,
                           on_packets: Callable[[int], object] | None = None,
                           ) -> Iterator[dict[str, np.ndarray]]:
     """The flow table's raw finished-flow columns (RAW_FLOW_COLUMNS: per-direction state
@@ -150,7 +157,7 @@ def read_flows(
     """All flows of one or more captures, sorted by first packet. On a broken capture
     the CaptureError is raised (use iter_flow_batches to keep the flows read before).
     The frame is built once, from all the raw flows (no per-batch frames to merge)."""
-    raws = list(iter_raw_flow_batches(sources, timeouts, stats, None, 65536))
+    raws = list(iter_raw_flow_batches(sources, timeouts, stats))
     if len(raws) <= 1:
         return FlowFrame(build_columns(raws[0] if raws else None))
     raw: dict[str, np.ndarray] = {}
