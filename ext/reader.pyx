@@ -56,6 +56,23 @@ _COLUMN_ITEMSIZE = {
 }
 
 
+def pcap_record_starts(const uint8_t[::1] data, Py_ssize_t chunk_size) -> cnp.ndarray:
+    """Offsets where the chunks of a whole classic pcap file (`data`, its header valid)
+    start: 24, then the first record at or after `chunk_size` bytes past the previous
+    start, found by a walk over the record headers (nogil). See analyzer.capture.cuts."""
+    cdef size_t size = <size_t>data.shape[0]
+    cdef Py_ssize_t room, count
+    cdef cnp.ndarray starts
+    if chunk_size < 1 or size < 24:
+        raise ValueError("chunk_size must be at least 1 and data hold a pcap file header")
+    room = <Py_ssize_t>((size - 24) // <size_t>chunk_size) + 2
+    starts = cnp.PyArray_ZEROS(1, [room], cnp.NPY_INT64, 0)
+    with nogil:
+        count = pcap_walk_starts(&data[0], size, <size_t>chunk_size,
+                                 <int64_t*>cnp.PyArray_DATA(starts), room)
+    return starts[:count]
+
+
 cdef void* column_pointer(dict columns, str name, Py_ssize_t rows) except NULL:
     cdef cnp.ndarray array = columns[name]
     if not cnp.PyArray_IS_C_CONTIGUOUS(array) or array.shape[0] < rows:

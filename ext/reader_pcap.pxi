@@ -9,11 +9,14 @@ cdef inline int fail(State* s, int code, size_t pos, int64_t base, uint64_t a, u
     return R_ERROR
 
 
-cdef inline uint32_t pcap_max_caplen(const State* s) noexcept nogil:
+cdef inline uint32_t pcap_caplen_limit(uint32_t snaplen) noexcept nogil:
     """Larger records are impossible: libpcap's bound, or the file's snaplen if larger."""
-    cdef uint32_t snaplen = s.ifaces[0].snaplen
     cdef uint32_t limit = snaplen if snaplen > PCAP_MAX_SNAPLEN else PCAP_MAX_SNAPLEN
     return limit if limit < MAX_RECORD else MAX_RECORD
+
+
+cdef inline uint32_t pcap_max_caplen(const State* s) noexcept nogil:
+    return pcap_caplen_limit(s.ifaces[0].snaplen)
 
 
 cdef int pcap_file_header(State* s, const uint8_t* buf, size_t pos, size_t end,
@@ -109,3 +112,28 @@ cdef Py_ssize_t pcap_resync(const State* s, const uint8_t* buf, size_t pos, size
                 return <Py_ssize_t>pos
         pos += 1
     return -1
+
+
+cdef Py_ssize_t pcap_walk_starts(const uint8_t* buf, size_t size, size_t chunk_size,
+                                 int64_t* starts, Py_ssize_t room) noexcept nogil:
+    """Walk the record headers of a whole classic pcap file (header checked by the
+    caller) and write the chunk starts: 24, then the first record at or after
+    `chunk_size` bytes past the previous start. The walk stops where run_pcap would
+    (an impossible length, a record past the end). Returns how many starts."""
+    cdef int big = le32(buf) == 0xD4C3B2A1U or le32(buf) == 0x4D3CB2A1U
+    cdef uint32_t max_caplen = pcap_caplen_limit(ld32(buf + 16, big))
+    cdef size_t pos = 24
+    cdef size_t next_cut = 24 + chunk_size
+    cdef uint32_t caplen
+    cdef Py_ssize_t count = 1
+    starts[0] = 24
+    while count < room and size - pos >= 16:
+        caplen = ld32(buf + pos + 8, big)
+        if caplen > max_caplen or size - pos - 16 < caplen:
+            break
+        pos += 16 + caplen
+        if pos >= next_cut and pos < size:
+            starts[count] = <int64_t>pos
+            count += 1
+            next_cut = pos + chunk_size
+    return count

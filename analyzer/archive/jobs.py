@@ -30,10 +30,14 @@ _OFFSET = re.compile(r"byte offset (\d+)")
 
 @dataclass(frozen=True)
 class FileTask:
-    """What a worker needs to read one input."""
+    """What a worker needs to read one input, or one chunk of it (`byte_range`, see
+    `analyzer.archive.chunks`); `hashed`: this task hashes the whole file (the first
+    chunk's does, the others leave the hash empty)."""
 
     item: InputFile
     timeouts: Timeouts
+    byte_range: tuple[int, int] | None = None
+    hashed: bool = True
 
 
 @dataclass
@@ -62,9 +66,9 @@ def read_file(task: FileTask) -> FileResult:
     started = time.perf_counter()
     path = task.item.path
     with ThreadPoolExecutor(max_workers=1) as hasher:
-        hashing = hasher.submit(content_hash, path)
+        hashing = hasher.submit(content_hash if task.hashed else _no_hash, path)
         stats = CaptureStats()
-        raw, error = _raw_flows(path, task.timeouts, stats)
+        raw, error = _raw_flows(path, task, stats)
         try:
             digest = hashing.result()
         except OSError as exc:
@@ -83,14 +87,20 @@ def read_file(task: FileTask) -> FileResult:
     )
 
 
+def _no_hash(path: str) -> str:
+    return ""
+
+
 def _raw_flows(
-    path: str, timeouts: Timeouts, stats: CaptureStats
+    path: str, task: FileTask, stats: CaptureStats
 ) -> tuple[RawFlows, InputErrorRecord | None]:
-    """Every flow of one capture as raw records; the error that stopped the read, if any."""
+    """Every flow of one capture (or of its byte range) as raw records; the error that
+    stopped the read, if any."""
     chunks: list[RawFlows] = []
     error: InputErrorRecord | None = None
     try:
-        chunks.extend(iter_raw_flow_batches(path, timeouts, stats))
+        chunks.extend(iter_raw_flow_batches(path, task.timeouts, stats,
+                                            byte_range=task.byte_range))
     except CaptureError as exc:
         error = InputErrorRecord(type(exc).__name__, str(exc), exc.offset)
     except InputError as exc:  # not a capture, unreadable, header cut short

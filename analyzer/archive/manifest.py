@@ -17,7 +17,9 @@ Keys of a line
 ``error``        null, or ``{"type", "message", "offset"}``: the error that stopped the
                  read, with the byte offset in the decompressed stream when known.
                  Everything before it is kept.
-``duration_s``   wall time spent on the input.
+``duration_s``   wall time spent on the input (summed over its chunks when a large pcap
+                 file was read as several tasks: `analyzer.archive.chunks`; the other
+                 keys then hold the whole file's totals, the error its file offset).
 ``part``         file under OUTDIR holding this input's flows, null when there are none.
 """
 

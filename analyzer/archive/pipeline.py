@@ -2,8 +2,9 @@
 
 1. Discover the captures and load the snapshots (bad arguments stop here, exit 2).
 2. With ``resume``, drop the inputs the manifest already holds unchanged.
-3. Read the others on the engine, one task per file; as each finishes, store its flows
-   (`parts`) and append its manifest line. Progress goes to standard error.
+3. Read the others on the engine, one task per file (or per chunk of a large
+   uncompressed pcap file, `chunks`); as each input finishes, store its flows (`parts`)
+   and append its manifest line. Progress goes to standard error.
 4. Stitch the flows of all inputs (time order), classify them with
    `analyzer.verdict.verify`, write the outputs (`output`).
 
@@ -23,9 +24,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from analyzer.archive.chunks import DEFAULT_CHUNK_SIZE, ChunkCollector, plan_tasks
 from analyzer.archive.engine import make_engine
 from analyzer.archive.inputs import InputFile, discover
-from analyzer.archive.jobs import FileResult, FileTask, read_file
+from analyzer.archive.jobs import FileResult, read_file
 from analyzer.archive.manifest import Manifest, ManifestEntry, iso_mtime
 from analyzer.archive.output import SUMMARY_NAME, write_outputs
 from analyzer.archive.parts import clear_parts, load_piece, store_part
@@ -50,6 +52,7 @@ class BatchOptions:
     host_addrs: Sequence[str] = ()
     tolerance_s: float = DEFAULT_TOLERANCE_S
     timeouts: Timeouts = field(default_factory=Timeouts)
+    chunk_size: int = DEFAULT_CHUNK_SIZE
 
 
 @dataclass
@@ -130,17 +133,24 @@ def _read_inputs(
     if not todo:
         return
     progress = Progress(len(todo), sum(item.size for item in todo), stream=stream)
-    tasks = [FileTask(item, options.timeouts) for item in todo]
+    tasks = plan_tasks(todo, options.timeouts, options.chunk_size)
+    collector = ChunkCollector.for_tasks(tasks)
     with make_engine(options.workers, options.scheduler) as engine:
-        print(f"batch: reading {len(todo)} input(s) on {engine.description}", file=stream)
+        chunked = f" in {len(tasks)} tasks" if len(tasks) > len(todo) else ""
+        print(f"batch: reading {len(todo)} input(s){chunked} on {engine.description}",
+              file=stream)
         try:
             for task, outcome in engine.run(read_file, tasks):
                 if isinstance(outcome, BaseException):
+                    collector.forget(task)
                     result.worker_errors.append(f"{task.item.path}: {outcome!r}")
                     print(f"batch: {task.item.path}: the worker failed: {outcome!r}",
                           file=stream)
                     continue
-                entry = _record(options.outdir, manifest, outcome)
+                whole = collector.add(task, outcome)
+                if whole is None:
+                    continue  # more chunks of this input to come
+                entry = _record(options.outdir, manifest, whole)
                 result.read += 1
                 progress.done(packets=entry.packets, size=entry.size, failed=bool(entry.error))
         finally:

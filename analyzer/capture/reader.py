@@ -93,6 +93,8 @@ class SourceReader(Generic[Batch]):
     def batches(self) -> Iterator[Batch]:
         window = self.capture.window
         self.sink.bind(self.parser)
+        if self.capture.header is not None:
+            self._read_header(self.capture.header)
         row = 0
         while True:
             result, self.pos, row = self.parser.run(window.view(), self.pos, window.base, row)
@@ -116,6 +118,15 @@ class SourceReader(Generic[Batch]):
                 break
         if row:
             yield self.sink.batch(row)
+
+    def _read_header(self, header: bytes) -> None:
+        """The file header of a capture read from a byte range after it: byte order,
+        resolution and link type for the records of the range (no rows written)."""
+        result, _pos, _row = self.parser.run(header, 0, 0, 0)
+        if result == _reader.RESULT_ERROR:
+            raise frame_error(self.capture.name, self.parser)
+        if result == _reader.RESULT_NEED_MORE:
+            raise NotACaptureError(self.capture.name, "input ends inside the capture header")
 
     def _finish(self, result: int) -> None:
         """End of input: complain once if it cut a record (or the header) short."""

@@ -91,12 +91,25 @@ def read_records(
     batch_size: int = RECORD_BATCH,
     resync: bool = False,
     stats: CaptureStats | None = None,
+    byte_range: tuple[int, int] | None = None,
 ) -> Generator[np.ndarray, None, None]:
     """Packet records of one capture (a path or `-`), batch by batch, counted in `stats`
     as read_batches counts them. Every batch is the same reused array: it is valid
-    until the next one is requested. Errors and warnings as read_batches."""
+    until the next one is requested. Errors and warnings as read_batches, with the
+    file's byte offsets.
+
+    `byte_range` (start, end): only the records starting at byte offsets in [start, end)
+    of an uncompressed classic pcap file, read with its file header's byte order, time
+    resolution and link type; `end` must be a record boundary or the end of the file
+    (`analyzer.capture.cuts.record_cuts` gives such ranges). Else UsageError."""
     stats = stats if stats is not None else CaptureStats()
     capture = open_capture(source)
+    if byte_range is not None:
+        try:
+            capture.restrict(*byte_range)
+        except BaseException:
+            capture.close()
+            raise
     stats.sources.append(capture.name)
     sink = RecordSink(batch_size)
     with capture:

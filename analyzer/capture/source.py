@@ -13,8 +13,14 @@ from contextlib import ExitStack
 from typing import BinaryIO, cast
 
 from analyzer._reader import FORMAT_PCAP, FORMAT_PCAPNG
-from analyzer.capture.window import ByteWindow, MappedWindow, Readable, StreamWindow
-from analyzer.errors import InputError, NotACaptureError
+from analyzer.capture.window import (
+    ByteWindow,
+    MappedWindow,
+    RangeWindow,
+    Readable,
+    StreamWindow,
+)
+from analyzer.errors import InputError, NotACaptureError, UsageError
 
 CAPTURE_MAGICS: dict[bytes, int] = {
     b"\xd4\xc3\xb2\xa1": FORMAT_PCAP,  # little-endian, microseconds
@@ -30,6 +36,7 @@ COMPRESSION_MAGICS: dict[bytes, str] = {
     b"\x28\xb5\x2f\xfd": "zstd",
 }
 STDIN_NAME = "<stdin>"
+PCAP_HEADER_BYTES = 24
 
 
 class PrefixedReader:
@@ -107,7 +114,8 @@ def decompressor(kind: str, stream: Readable) -> Readable:
 
 
 class CaptureInput:
-    """One opened capture: its name, format, compression and byte window."""
+    """One opened capture: its name, format, compression and byte window; `header`:
+    the file header to parse first when the window starts after it (a byte range)."""
 
     def __init__(self, name: str, fmt: int, compression: str | None, window: ByteWindow,
                  resources: ExitStack) -> None:
@@ -115,7 +123,23 @@ class CaptureInput:
         self.format = fmt
         self.compression = compression
         self.window = window
+        self.header: bytes | None = None
         self._resources = resources
+
+    def restrict(self, start: int, end: int) -> None:
+        """Read only the records starting at byte offsets in [start, end) (`end` must be a
+        record boundary or the end of the file, as `analyzer.capture.cuts` gives them).
+        Only an uncompressed classic pcap file can be entered in the middle."""
+        mapped = self.window
+        if self.format != FORMAT_PCAP or not isinstance(mapped, MappedWindow):
+            raise UsageError(f"{self.name}: a byte range can be read only from an "
+                             "uncompressed classic pcap file")
+        size = len(mapped.view())
+        if not 0 <= start <= end:
+            raise UsageError(f"{self.name}: byte range [{start}, {end}) is empty or negative")
+        self.header = bytes(mapped.view()[:PCAP_HEADER_BYTES])
+        self._resources.callback(mapped.close)  # after the range's view is released
+        self.window = RangeWindow(mapped, max(start, PCAP_HEADER_BYTES), min(end, size))
 
     def close(self) -> None:
         self.window.close()

@@ -78,6 +78,21 @@ class MappedWindow:
             self._map.close()
 
 
+class RangeWindow(MappedWindow):
+    """Bytes [start, end) of a mapped file: view()[0] is file byte `start` (so the
+    parser's offsets stay the file's). The mapping is the caller's to close."""
+
+    def __init__(self, mapped: MappedWindow, start: int, end: int) -> None:
+        self._view = mapped.view()[start:end]
+        self.base = start
+        self.at_eof = True
+
+    def close(self) -> None:
+        if self._view is not None:
+            self._view.release()
+            self._view = None
+
+
 class StreamWindow:
     """A buffer refilled from a stream; grows only when a single record needs it."""
 

@@ -9,7 +9,9 @@ time, content hash, packets, flows, error with byte offset, duration). A broken 
 is recorded there and the job goes on. --resume skips the inputs the manifest holds
 unchanged; with nothing changed at all it does nothing. --scheduler runs the same job
 on a running Dask cluster (dask scheduler / dask worker) whose workers see the inputs
-at the same paths.
+at the same paths. An uncompressed classic pcap file larger than --chunk-size is read
+as several tasks, cut on record boundaries, and its pieces joined as rotated files are;
+pcapng and compressed files are always read whole.
 
 Exit codes: 0 success; 1 some inputs failed (the job still completed with the rest);
 2 usage error or unreadable snapshot.
@@ -41,6 +43,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="local worker processes (default: one per CPU core)")
     parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
                         help="run on a Dask cluster, e.g. tcp://10.0.0.5:8786")
+    parser.add_argument("--chunk-size", type=byte_size, default=None, metavar="BYTES",
+                        help="read an uncompressed classic pcap file larger than this "
+                             "(e.g. 64M, 1G) as several tasks cut on record boundaries "
+                             "(default 256M); pcapng and compressed files are read whole: "
+                             "a compressed stream cannot be entered in the middle, and a "
+                             "pcapng cut would need the section's byte order and interface "
+                             "table at every cut")
     parser.add_argument("--resume", action="store_true",
                         help="skip inputs the manifest holds unchanged")
     parser.add_argument("--os", choices=OS_NAMES, default=None,
@@ -52,7 +61,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              f"still valid for it (default {DEFAULT_TOLERANCE_S:g})")
 
 
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+
+
+def byte_size(text: str) -> int:
+    """A positive number of bytes, optionally with a K, M or G (binary) suffix."""
+    number, unit = text.strip().upper().rstrip("IB"), ""
+    if number[-1:] in _UNITS:
+        number, unit = number[:-1], number[-1]
+    try:
+        value = int(number) * _UNITS[unit]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size in bytes: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"the size must be at least 1 byte, not {text!r}")
+    return value
+
+
 def run(args: argparse.Namespace) -> int:
+    from analyzer.archive.chunks import DEFAULT_CHUNK_SIZE
     from analyzer.archive.pipeline import BatchOptions, run_batch  # pyarrow: only when used
 
     if args.tolerance < 0:
@@ -67,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
         os=args.os,
         host_addrs=args.host_addr,
         tolerance_s=args.tolerance,
+        chunk_size=args.chunk_size or DEFAULT_CHUNK_SIZE,
     )
     result = run_batch(options)
     if result.nothing_to_do:

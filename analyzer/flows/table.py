@@ -122,16 +122,21 @@ def iter_raw_flow_batches(sources: Sources, timeouts: Timeouts | None = None,
                           stats: CaptureStats | None = None, batch_size: int | None = None,
                           flush_every: int = FLUSH_EVERY,
                           on_packets: Callable[[int], object] | None = None,
+                          byte_range: tuple[int, int] | None = None,
                           ) -> Iterator[dict[str, np.ndarray]]:
     """The flow table's raw finished-flow columns (RAW_FLOW_COLUMNS: per-direction state
     bits included, as stitching across rotated files needs them), batch by batch. A
-    capture error is raised after every flow read before it was yielded."""
+    capture error is raised after every flow read before it was yielded. `byte_range`:
+    only that range of one pcap file (see `read_records`)."""
     from analyzer.capture import read_batches
     from analyzer.capture.records import RECORD_BATCH, read_records
 
     listed = _source_list(sources)
+    if byte_range is not None and len(listed) != 1:
+        raise ValueError("a byte range is read from one capture")
     if len(listed) == 1:
-        records = read_records(listed[0], batch_size=batch_size or RECORD_BATCH, stats=stats)
+        records = read_records(listed[0], batch_size=batch_size or RECORD_BATCH, stats=stats,
+                               byte_range=byte_range)
         return _raw_flows(_counted(records, on_packets), FlowTable.update_records, timeouts,
                           flush_every)
     columns = (batch.columns for batch in
