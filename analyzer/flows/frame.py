@@ -101,15 +101,15 @@ def _to_arrow_array(pa: Any, arr: np.ndarray) -> Any:
 
 def _string_array(pa: Any, arr: np.ndarray) -> Any:
     """A utf8 Arrow array of a numpy unicode column (ASCII, as every flow text column is:
-    addresses, Community IDs, names), from its bytes with the padding cut out."""
-    try:
-        fixed = np.ascontiguousarray(arr).astype(f"S{max(arr.dtype.itemsize // 4, 1)}")
-    except UnicodeEncodeError:
+    addresses, Community IDs, names), from its UTF-32 code units narrowed to bytes with
+    the padding cut out (`astype("S")` encodes element by element, ~10x slower)."""
+    width = arr.dtype.itemsize // 4
+    codes = np.ascontiguousarray(arr, dtype=f"=U{width}").view(np.uint32).reshape(len(arr), width)
+    if codes.size and int(codes.max()) > 127:
         return pa.array(arr, type=pa.string())
-    lengths = np.char.str_len(fixed).astype(np.int64)
+    chars = codes.astype(np.uint8)
+    lengths = np.char.str_len(arr).astype(np.int64)
     offsets = np.zeros(len(arr) + 1, dtype=np.int32)
     np.cumsum(lengths, out=offsets[1:])
-    width = fixed.dtype.itemsize
-    chars = fixed.view(np.uint8).reshape(len(arr), width)
     data = chars[np.arange(width) < lengths[:, None]]
     return pa.StringArray.from_buffers(len(arr), pa.py_buffer(offsets), pa.py_buffer(data))
