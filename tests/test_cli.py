@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from analyzer import cli
 
 DEMO = Path(__file__).resolve().parents[1] / "captures" / "demo"
@@ -44,3 +46,15 @@ def test_unknown_command_is_a_usage_error():
     done = subprocess.run([sys.executable, "-m", "analyzer", "nonsense"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "invalid choice" in done.stderr
+
+
+@pytest.mark.parametrize("command", ["verify", "batch"])
+def test_negative_tolerance_is_a_usage_error(command, tmp_path, capsys):
+    argv = {"verify": ["verify", str(DEMO / "demo.pcap"), "--snapshot",
+                       str(DEMO / "netstat-tlnp.txt"), "--tolerance", "-1"],
+            "batch": ["batch", str(DEMO / "demo.pcap"), "--snapshots",
+                      str(DEMO / "netstat-tlnp.txt"), "-o", str(tmp_path / "out"),
+                      "--tolerance", "-1"]}[command]
+    assert cli.main(argv) == 2
+    assert "--tolerance must not be negative" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -23,9 +23,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from analyzer.errors import UsageError
-from analyzer.snapshot.schema import OS_NAMES
-from analyzer.verdict import DEFAULT_TOLERANCE_S
+from analyzer.verdict.options import add_verdict_arguments, tolerance_of
 
 NAME = "batch"
 HELP = "verify a whole archive of captures in parallel (local cores or a Dask cluster)"
@@ -52,13 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "table at every cut")
     parser.add_argument("--resume", action="store_true",
                         help="skip inputs the manifest holds unchanged")
-    parser.add_argument("--os", choices=OS_NAMES, default=None,
-                        help="OS of snapshots that do not say (imported text)")
-    parser.add_argument("--host-addr", action="append", default=[], metavar="ADDR",
-                        help="an address of the snapshot host, for snapshots without them")
-    parser.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE_S, metavar="S",
-                        help="a snapshot taken up to S seconds after a flow started is "
-                             f"still valid for it (default {DEFAULT_TOLERANCE_S:g})")
+    add_verdict_arguments(parser, "an address of the snapshot host, for snapshots without them")
 
 
 _UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
@@ -82,8 +74,6 @@ def run(args: argparse.Namespace) -> int:
     from analyzer.archive.chunks import DEFAULT_CHUNK_SIZE
     from analyzer.archive.pipeline import BatchOptions, run_batch  # pyarrow: only when used
 
-    if args.tolerance < 0:
-        raise UsageError("--tolerance must not be negative")
     options = BatchOptions(
         archives=args.archives,
         snapshot_files=args.snapshots,
@@ -93,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         resume=args.resume,
         os=args.os,
         host_addrs=args.host_addr,
-        tolerance_s=args.tolerance,
+        tolerance_s=tolerance_of(args),
         chunk_size=args.chunk_size or DEFAULT_CHUNK_SIZE,
     )
     result = run_batch(options)

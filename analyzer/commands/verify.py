@@ -26,8 +26,8 @@ from analyzer.capture.stats import CaptureStats
 from analyzer.errors import CaptureError, UsageError
 from analyzer.flows import FlowFrame, iter_flow_batches
 from analyzer.snapshot.inputs import load_snapshot_file
-from analyzer.snapshot.schema import OS_NAMES
-from analyzer.verdict import DEFAULT_TOLERANCE_S, verify
+from analyzer.verdict import verify
+from analyzer.verdict.options import add_verdict_arguments, tolerance_of
 from analyzer.verdict.report import FORMATS, render
 
 NAME = "verify"
@@ -41,18 +41,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "none at all: the bundled demo")
     parser.add_argument("--snapshot", action="extend", nargs="+", default=[], metavar="FILE",
                         help="snapshot JSON/JSON Lines, or netstat/ss/lsof/sockstat text")
-    parser.add_argument("--os", choices=OS_NAMES, default=None,
-                        help="OS of snapshots that do not say (imported text)")
-    parser.add_argument("--host-addr", action="append", default=[], metavar="ADDR",
-                        help="an address of the snapshot host, for snapshots without "
-                             "addresses (default: the server side of the capture)")
+    add_verdict_arguments(parser, "an address of the snapshot host, for snapshots without "
+                                  "addresses (default: the server side of the capture)")
     parser.add_argument("--format", choices=FORMATS, default="table",
                         help="output format (default: table)")
     parser.add_argument("-o", "--output", default="-", metavar="PATH",
                         help="write here instead of stdout")
-    parser.add_argument("--tolerance", type=float, default=DEFAULT_TOLERANCE_S, metavar="S",
-                        help="a snapshot taken up to S seconds after a flow started is "
-                             f"still valid for it (default {DEFAULT_TOLERANCE_S:g})")
 
 
 def demo_dir() -> Path:
@@ -109,13 +103,12 @@ def run(args: argparse.Namespace) -> int:
                          "netstat/ss/lsof text)")
     if captures.count("-") + snapshot_files.count("-") > 1:
         raise UsageError("standard input ('-') can be read once only")
-    if args.tolerance < 0:
-        raise UsageError("--tolerance must not be negative")
+    tolerance = tolerance_of(args)
     snapshots = [item for path in snapshot_files for item in load_snapshot_file(path, args.os)]
     stats = CaptureStats()
     flows, error = read_capture_flows(captures, stats)
     verdicts = verify(flows, snapshots, os=args.os, host_addrs=args.host_addr or None,
-                      tolerance_s=args.tolerance)
+                      tolerance_s=tolerance)
     write_output(render(verdicts, args.format), args.output)
     damaged = report_warnings(NAME, stats)
     if error is not None:
