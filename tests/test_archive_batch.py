@@ -18,7 +18,6 @@ conversations of the reference.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import os
 import shutil
@@ -37,6 +36,7 @@ import pyarrow.dataset as ds
 import pytest
 import zstandard
 from floworacle import flow_directions, tshark_conversations
+from hashoracle import xxhsum
 
 from analyzer.flows import OUTPUT_COLUMNS, read_flows
 from analyzer.snapshot.inputs import load_snapshot_file
@@ -212,7 +212,7 @@ def check_complete(archive: Archive, outdir: Path, reference: pa.Table) -> None:
     for entry in entries:
         path = Path(entry["path"])
         assert entry["size"] == path.stat().st_size
-        assert entry["hash"] == "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+        assert entry["hash"] == xxhsum(path)
         if path in archive.broken:
             kind, offset = archive.broken[path]
             assert (entry["error"]["type"], entry["error"]["offset"]) == (kind, offset)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import zstandard
+from hashoracle import xxhsum
 
 from analyzer.archive.engine import LocalEngine, make_engine
 from analyzer.archive.inputs import content_hash, discover, looks_like_capture
@@ -68,11 +69,12 @@ def test_an_argument_matching_nothing_is_an_input_error(tmp_path):
     assert caught.value.exit_code == 2
 
 
-def test_content_hash_is_sha256_of_the_stored_bytes(tmp_path):
-    import hashlib
-
+def test_content_hash_is_xxh128_of_the_stored_bytes(tmp_path):
     piece = _pieces(tmp_path)[0]
-    assert content_hash(str(piece)) == "sha256:" + hashlib.sha256(piece.read_bytes()).hexdigest()
+    assert content_hash(str(piece)) == xxhsum(piece)
+    empty = tmp_path / "empty.pcap"
+    empty.write_bytes(b"")
+    assert content_hash(str(empty)) == xxhsum(empty)
 
 
 # ------------------------------------------------------------------------ manifest
@@ -177,6 +179,31 @@ def test_resume_reads_again_only_the_inputs_that_changed(tmp_path):
     assert sorted(e["path"] for e in after) == sorted(map(str, pieces))  # no duplicate
     changed = next(e for e in after if e["path"] == str(pieces[1]))
     assert changed["hash"] == before[str(pieces[0])]["hash"] != before[str(pieces[1])]["hash"]
+
+
+def test_resume_reads_again_the_inputs_of_a_manifest_with_sha256_hashes(tmp_path):
+    """Earlier versions hashed with sha256: such an entry cannot be compared with an
+    xxh128 one (copies would go unnoticed), so its input is read again."""
+    import hashlib
+
+    pieces = _pieces(tmp_path / "archive")
+    options = BatchOptions([str(tmp_path / "archive")], [str(p) for p in
+                                                         sorted(DEMO.glob("*.txt"))],
+                           tmp_path / "out", workers=1, host_addrs=["192.0.2.1"])
+    run_batch(options, io.StringIO())
+    manifest = tmp_path / "out" / MANIFEST_NAME
+    old = [json.loads(line) for line in manifest.read_text().splitlines()]
+    for entry in old[1:]:
+        entry["hash"] = "sha256:" + hashlib.sha256(Path(entry["path"]).read_bytes()).hexdigest()
+    manifest.write_text("".join(json.dumps(entry) + "\n" for entry in old))
+    options.resume = True
+    log = io.StringIO()
+    again = run_batch(options, log)
+    assert (again.read, again.resumed) == (len(pieces) - 1, 1)
+    assert f"reading {len(pieces) - 1} input(s)" in log.getvalue()
+    entries = [json.loads(line) for line in manifest.read_text().splitlines()]
+    assert sorted(e["path"] for e in entries) == sorted(map(str, pieces))
+    assert all(e["hash"] == xxhsum(Path(e["path"])) for e in entries)
 
 
 def test_resume_with_other_settings_judges_again_without_reading(tmp_path):

@@ -9,18 +9,23 @@ snapshots and notes kept beside rotated captures are skipped, and counted.
 from __future__ import annotations
 
 import glob
-import hashlib
 import lzma
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+import xxhash
 import zstandard
 
 from analyzer.capture.source import decompressor, read_head, sniff_compression, sniff_format
 from analyzer.errors import InputError
 
-HASH_NAME = "sha256"
+# The content identity of an input: XXH128 (XXH3, 128 bits), as rsync (3.2+) checks files
+# with. A batch job needs to know two inputs hold the same bytes (an archive's backup copy),
+# not to resist a forger who can write to the archive anyway; at ~10 GB/s on one core it
+# costs a worker a fifth of reading the file, where sha256 (1.5 GB/s here) cost more than
+# the reading itself.
+HASH_NAME = "xxh128"
 _CHUNK = 1 << 20
 
 
@@ -113,9 +118,12 @@ def looks_like_capture(path: str) -> bool:
 
 
 def content_hash(path: str) -> str:
-    """``sha256:<hex>`` of the file's bytes as stored (compressed or not)."""
-    digest = hashlib.new(HASH_NAME)
-    with open(path, "rb") as stream:
-        for chunk in iter(lambda: stream.read(_CHUNK), b""):
-            digest.update(chunk)
+    """``xxh128:<hex>`` of the file's bytes as stored (compressed or not); the hex is
+    what ``xxhsum -H2`` prints."""
+    digest = xxhash.xxh3_128()
+    buffer = bytearray(_CHUNK)
+    view = memoryview(buffer)
+    with open(path, "rb", buffering=0) as stream:
+        while size := stream.readinto(buffer):
+            digest.update(view[:size])
     return f"{HASH_NAME}:{digest.hexdigest()}"

@@ -3,14 +3,19 @@
 A line is appended (and flushed to disk) as soon as an input is done, after its flows
 were stored, so a job interrupted at any moment leaves a manifest that says exactly
 which inputs are finished. `--resume` reads it back and skips every input whose entry
-still matches the file (same path, size and modification time). A last line cut short
-by a crash is ignored; later lines for a path replace earlier ones.
+still matches the file (same path, size and modification time, the quick check of rsync
+and make) and whose hash is of the current kind. A last line cut short by a crash is
+ignored; later lines for a path replace earlier ones.
 
 Keys of a line
 --------------
 ``path``         absolute path of the input.
 ``size``         bytes on disk; ``mtime_ns`` / ``mtime``: modification time (ns, ISO UTC).
-``hash``         ``sha256:<hex>`` of the bytes on disk.
+``hash``         ``xxh128:<hex>`` of the bytes on disk (`analyzer.archive.inputs.content_hash`;
+                 empty when the file could not be read). It tells copies of one file
+                 apart from distinct inputs (their flows count once) and is part of the
+                 job's signature. Manifests of earlier versions hold ``sha256:<hex>``:
+                 `--resume` reads those inputs again, as it cannot compare the two.
 ``packets``      packets read (up to the end, or up to the error).
 ``flows``        flows found in this input alone (before stitching across files).
 ``first_ts_ns``  first / ``last_ts_ns`` last packet timestamp, null without packets.
@@ -32,7 +37,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from analyzer.archive.inputs import InputFile
+from analyzer.archive.inputs import HASH_NAME, InputFile
 from analyzer.errors import InputError
 
 MANIFEST_NAME = "manifest.jsonl"
@@ -74,8 +79,10 @@ class ManifestEntry:
         return cls(**fields)
 
     def matches(self, item: InputFile) -> bool:
-        """The input is unchanged since this entry was written."""
-        return (self.path, self.size, self.mtime_ns) == (item.path, item.size, item.mtime_ns)
+        """The input is unchanged since this entry was written, and the entry's hash
+        can be compared with those of this version's entries."""
+        same = (self.path, self.size, self.mtime_ns) == (item.path, item.size, item.mtime_ns)
+        return same and (not self.hash or self.hash.startswith(f"{HASH_NAME}:"))
 
 
 def iso_mtime(mtime_ns: int) -> str:
