@@ -17,18 +17,22 @@ never sees half of a run.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped]
-import pyarrow.dataset as ds  # type: ignore[import-untyped]
+import pyarrow.json as pa_json  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
 from analyzer.flows import FlowFrame
+from analyzer.flows.output import PARQUET_DICTIONARY_COLUMNS
 from analyzer.verdict import Verdicts
 from analyzer.verdict.report import render
 
@@ -37,8 +41,14 @@ LISTENERS_DIR = "listeners"
 REPORT_NAME = "report.txt"
 SUMMARY_NAME = "summary.json"
 UNKNOWN_HOST = "unknown"
+NS_PER_DAY = 86_400 * 10**9
 _RAW_ADDRESS_COLUMNS = ("client_addr", "server_addr")
+_DICTIONARY_COLUMNS = [*PARQUET_DICTIONARY_COLUMNS, "class", "reason"]
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+# Arrow arrays are built from numpy buffers and listeners parsed from JSON lines: pa.array,
+# Table.from_pylist and pyarrow.dataset import pandas, a quarter of a second of the job's
+# serial end.
 
 
 def write_outputs(
@@ -51,7 +61,7 @@ def write_outputs(
     staging = outdir / ".staging"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    write_flows(staging / FLOWS_DIR, flow_table(frame, verdicts))
+    write_flows(staging / FLOWS_DIR, *flow_table(frame, verdicts))
     write_listeners(staging / LISTENERS_DIR, verdicts)
     (staging / REPORT_NAME).write_text(render(verdicts, "table"), encoding="utf-8")
     summary = {"batch": job_facts, **verdicts.summary()}
@@ -70,42 +80,93 @@ def _swap_in(new: Path, old: Path) -> None:
     new.rename(old)
 
 
-def flow_table(frame: FlowFrame, verdicts: Verdicts) -> pa.Table:
-    """verify's flow columns plus the partition columns ``day`` and ``host``."""
-    table = frame.to_arrow(extras=True).drop_columns(list(_RAW_ADDRESS_COLUMNS))
+@dataclass(frozen=True)
+class Partitions:
+    """Each flow's day and host: indices into the distinct names, sorted."""
+
+    days: list[str]
+    day_codes: np.ndarray
+    hosts: list[str]
+    host_codes: np.ndarray
+
+    def take(self, rows: np.ndarray) -> Partitions:
+        return Partitions(self.days, self.day_codes[rows], self.hosts, self.host_codes[rows])
+
+
+def flow_table(frame: FlowFrame, verdicts: Verdicts) -> tuple[pa.Table, Partitions]:
+    """verify's flow columns, the rows by day, host and first packet (``id`` is still the
+    flow's index in `frame`, as the listeners name it); each row's partition."""
     snapshot_index = np.asarray(verdicts.flow_snapshot, dtype=np.int64)
-    listener = np.asarray(verdicts.flow_listener, dtype=np.int64)
+    first_ts_ns = frame.columns["first_ts_ns"]
+    parts = Partitions(*_days(first_ts_ns), *_hosts(snapshot_index, verdicts))
+    order = np.lexsort((first_ts_ns, parts.host_codes, parts.day_codes))
+    table = frame.take(order).to_arrow(extras=True).drop_columns(list(_RAW_ADDRESS_COLUMNS))
+    listener = np.asarray(verdicts.flow_listener, dtype=np.int64)[order]
+    snapshot_index = snapshot_index[order]
     added = {
-        "id": pa.array(np.arange(len(frame), dtype=np.int64)),
-        "class": _strings(verdicts.flow_class),
-        "listener": pa.array(listener, mask=listener < 0),
-        "snapshot": pa.array(snapshot_index, mask=snapshot_index < 0),
-        "reason": _strings(verdicts.flow_reason),
-        "day": pa.array(_days(frame.columns["first_ts_ns"]), pa.string()),
-        "host": pa.array(_hosts(snapshot_index, verdicts), pa.string()),
+        "id": _int64s(order),
+        "class": _texts(np.asarray(verdicts.flow_class)[order]),
+        "listener": _int64s(listener, valid=listener >= 0),
+        "snapshot": _int64s(snapshot_index, valid=snapshot_index >= 0),
+        "reason": _texts(np.asarray(verdicts.flow_reason)[order]),
     }
     for name, column in added.items():
         table = table.append_column(name, column)
-    return table
+    return table, parts.take(order)
 
 
-def _strings(values: np.ndarray) -> pa.Array:
-    return pa.array(np.asarray(values, dtype=object), pa.string())
+def _int64s(values: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
+    """An int64 Arrow array over `values`; null where `valid` is False."""
+    data = np.ascontiguousarray(values, dtype=np.int64)
+    bitmap = None if valid is None else pa.py_buffer(np.packbits(valid, bitorder="little"))
+    return pa.Array.from_buffers(pa.int64(), len(data), [bitmap, pa.py_buffer(data)])
 
 
-def _days(first_ts_ns: np.ndarray) -> list[str]:
-    return np.datetime_as_string(first_ts_ns.astype("datetime64[ns]"), unit="D").tolist()
+def _labels(names: Sequence[str], codes: np.ndarray) -> pa.Array:
+    """``names[codes]`` as a dictionary-encoded Arrow string array (Parquet stores a
+    dictionary column; Arrow readers get its dictionary type back, DuckDB a VARCHAR)."""
+    encoded = [name.encode() for name in names]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int32)
+    np.cumsum([len(text) for text in encoded], out=offsets[1:])
+    dictionary = pa.StringArray.from_buffers(len(encoded), pa.py_buffer(offsets),
+                                             pa.py_buffer(b"".join(encoded)))
+    indices = np.ascontiguousarray(codes, dtype=np.int32)
+    index_array = pa.Array.from_buffers(pa.int32(), len(indices), [None, pa.py_buffer(indices)])
+    return pa.DictionaryArray.from_arrays(index_array, dictionary)
 
 
-def _hosts(snapshot_index: np.ndarray, verdicts: Verdicts) -> list[str]:
-    """Per flow, the host of its snapshot: its name, else its first address."""
-    names: dict[int, str] = {}
+def _texts(values: np.ndarray) -> pa.Array:
+    """A string Arrow array of an object column of few distinct texts (verify's class and
+    reason: one str object per judged group, repeated over its flows), factorised by
+    object identity in C, then only the distinct objects by their text."""
+    identities = np.fromiter(map(id, values.tolist()), dtype=np.int64, count=len(values))
+    _, first, inverse = np.unique(identities, return_index=True, return_inverse=True)
+    code_of: dict[str, int] = {}
+    codes = [code_of.setdefault(str(values[row]), len(code_of)) for row in first.tolist()]
+    return _labels(list(code_of), np.asarray(codes, dtype=np.int64)[inverse.reshape(-1)])
+
+
+def _days(first_ts_ns: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """The distinct UTC days (YYYY-MM-DD, ascending) and each flow's index among them."""
+    numbers, codes = np.unique(first_ts_ns // NS_PER_DAY, return_inverse=True)
+    moments = (numbers * NS_PER_DAY).astype("datetime64[ns]")
+    return np.datetime_as_string(moments, unit="D").tolist(), codes.reshape(-1)
+
+
+def _hosts(snapshot_index: np.ndarray, verdicts: Verdicts) -> tuple[list[str], np.ndarray]:
+    """The distinct hosts (sorted) and each flow's index among them: the host of its
+    snapshot (its name, else its first address), `UNKNOWN_HOST` without one."""
+    label_of: dict[int, str] = {}
     for host in verdicts.hosts:
         addresses = host.get("addresses") or []
         label = partition_value(host.get("host") or (addresses[0] if addresses else None))
         for index in host.get("snapshots", []):
-            names[int(index)] = label
-    return [names.get(index, UNKNOWN_HOST) for index in snapshot_index.tolist()]
+            label_of[int(index)] = label
+    width = max([*label_of, int(snapshot_index.max(initial=-1))]) + 1
+    labels = [label_of.get(index, UNKNOWN_HOST) for index in range(width)] + [UNKNOWN_HOST]
+    names = sorted(set(labels))
+    code_of = np.array([names.index(label) for label in labels], dtype=np.int64)
+    return names, code_of[snapshot_index]  # index -1 (no snapshot): the last, unknown
 
 
 def partition_value(name: str | None) -> str:
@@ -114,27 +175,29 @@ def partition_value(name: str | None) -> str:
     return cleaned or UNKNOWN_HOST
 
 
-def write_flows(directory: Path, table: pa.Table) -> None:
-    table = table.sort_by([("day", "ascending"), ("host", "ascending"),
-                           ("first_ts_ns", "ascending")])
+def write_flows(directory: Path, table: pa.Table, parts: Partitions) -> None:
+    """One Parquet file per day and host (Hive layout ``day=D/host=H/part-0.parquet``,
+    the partition columns in the path only); the rows come grouped by partition."""
     directory.mkdir(parents=True)
     if table.num_rows == 0:
-        pq.write_table(table.drop_columns(["day", "host"]), directory / "empty.parquet")
+        pq.write_table(table, directory / "empty.parquet")
         return
-    ds.write_dataset(
-        table,
-        directory,
-        format="parquet",
-        partitioning=ds.partitioning(
-            pa.schema([("day", pa.string()), ("host", pa.string())]), flavor="hive"
-        ),
-        basename_template="part-{i}.parquet",
-        existing_data_behavior="overwrite_or_ignore",
-    )
+    group = parts.day_codes * len(parts.hosts) + parts.host_codes
+    starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    for start, stop in zip(starts.tolist(), [*starts[1:].tolist(), len(group)], strict=True):
+        target = (directory / f"day={parts.days[parts.day_codes[start]]}"
+                  / f"host={parts.hosts[parts.host_codes[start]]}")
+        target.mkdir(parents=True)
+        pq.write_table(table.slice(start, stop - start), target / "part-0.parquet",
+                       compression="zstd", use_dictionary=_DICTIONARY_COLUMNS)
 
 
 def write_listeners(directory: Path, verdicts: Verdicts) -> None:
     directory.mkdir(parents=True)
     rows = [item.to_dict() for item in verdicts.listeners]
-    table = pa.Table.from_pylist(rows) if rows else pa.table({"id": pa.array([], pa.int64())})
+    if rows:
+        lines = "".join(json.dumps(row, default=str) + "\n" for row in rows).encode()
+        table = pa_json.read_json(io.BytesIO(lines))
+    else:
+        table = pa.table({"id": pa.Array.from_buffers(pa.int64(), 0, [None, None])})
     pq.write_table(table, directory / "part-0.parquet")

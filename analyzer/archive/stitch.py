@@ -42,6 +42,7 @@ import numpy as np
 from analyzer._flowtable import RAW_FLOW_COLUMNS
 from analyzer.flows import flowbits as fb
 from analyzer.flows.table import NS, Timeouts
+from analyzer.verdict.factorize import unique_rows
 
 RawFlows = dict[str, np.ndarray]
 
@@ -121,9 +122,8 @@ def flow_keys(raw: RawFlows) -> np.ndarray:
     head[:, 1] = raw["tunnel"]
     head[:, 2:6] = raw["vlan"].astype("<i4").view(np.uint8).reshape(n, 4)
     head[:, 6:10] = raw["vlan_inner"].astype("<i4").view(np.uint8).reshape(n, 4)
-    packed = np.ascontiguousarray(np.concatenate([head, low, high], axis=1))
-    _, inverse = np.unique(packed.view(f"V{packed.shape[1]}").ravel(), return_inverse=True)
-    return np.asarray(inverse, dtype=np.int64).ravel()
+    _, codes = unique_rows(np.concatenate([head, low, high], axis=1))
+    return codes
 
 
 def _endpoints(addresses: np.ndarray, ports: np.ndarray) -> np.ndarray:
