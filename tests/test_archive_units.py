@@ -13,12 +13,14 @@ import pytest
 import zstandard
 from hashoracle import xxhsum
 
+from analyzer.archive.chunks import plan_tasks
 from analyzer.archive.engine import LocalEngine, make_engine
 from analyzer.archive.inputs import content_hash, discover, looks_like_capture
 from analyzer.archive.manifest import MANIFEST_NAME, Manifest, load_entries
 from analyzer.archive.pipeline import BatchOptions, run_batch
 from analyzer.archive.progress import Progress
 from analyzer.errors import InputError, UsageError
+from analyzer.flows import Timeouts
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "captures" / "demo"
@@ -133,6 +135,25 @@ def test_progress_reports_files_packets_rate_and_eta():
 
 
 # -------------------------------------------------------------------------- engine
+
+
+def test_tasks_are_handed_out_largest_first(tmp_path):
+    """A big input started last would keep one worker busy while the others idle: the
+    largest tasks go first, chunks counted by their byte range, ties in path order."""
+    big = tmp_path / "z-big.pcap"  # last in path order
+    shutil.copy(DEMO / "demo.pcap", big)
+    small = _pieces(tmp_path / "pieces", packets=8)
+    items = discover([str(tmp_path)]).files
+    tasks = plan_tasks(items, Timeouts(), chunk_size=big.stat().st_size // 3)
+    spans = [(t.byte_range or (0, t.item.size)) for t in tasks]
+    sizes = [end - start for start, end in spans]
+    assert sizes == sorted(sizes, reverse=True)
+    assert {t.item.path for t in tasks} == {str(big), *map(str, small)}
+    assert sum(1 for t in tasks if t.item.path == str(big)) >= 3
+    by_size: dict[int, list[str]] = {}
+    for task, size in zip(tasks, sizes, strict=True):
+        by_size.setdefault(size, []).append(task.item.path)
+    assert all(paths == sorted(paths) for paths in by_size.values())
 
 
 def _square_or_fail(value: int) -> int:

@@ -34,7 +34,9 @@ DEFAULT_CHUNK_SIZE = 256 << 20
 
 def plan_tasks(items: Sequence[InputFile], timeouts: Timeouts,
                chunk_size: int = DEFAULT_CHUNK_SIZE) -> list[FileTask]:
-    """One task per input, or one per chunk of a large uncompressed pcap file."""
+    """One task per input, or one per chunk of a large uncompressed pcap file; the
+    largest first (equal ones in input order), so that no big task starts last while
+    the other workers run out of work."""
     tasks: list[FileTask] = []
     for item in items:
         ranges = _ranges(item, chunk_size)
@@ -43,7 +45,12 @@ def plan_tasks(items: Sequence[InputFile], timeouts: Timeouts,
             continue
         tasks.extend(FileTask(item, timeouts, byte_range=span, hashed=index == 0)
                      for index, span in enumerate(ranges))
-    return tasks
+    return sorted(tasks, key=_task_bytes, reverse=True)
+
+
+def _task_bytes(task: FileTask) -> int:
+    span = task.byte_range
+    return task.item.size if span is None else span[1] - span[0]
 
 
 def _ranges(item: InputFile, chunk_size: int) -> list[tuple[int, int]] | None:

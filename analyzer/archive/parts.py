@@ -40,13 +40,16 @@ def store_part(outdir: Path, path: str, raw: RawFlows) -> str | None:
     return name
 
 
-def load_piece(outdir: Path, entry: ManifestEntry) -> FilePiece | None:
-    """The flows of a finished input, as a piece for stitching (None: it had none)."""
+def load_piece(outdir: Path, entry: ManifestEntry, at_hand: RawFlows | None = None
+               ) -> FilePiece | None:
+    """The flows of a finished input, as a piece for stitching (None: it had none);
+    `at_hand`: its flows when this run read them (else they are read from its part)."""
     if entry.part is None or entry.first_ts_ns is None or entry.last_ts_ns is None:
         return None
-    with np.load(outdir / entry.part) as stored:
-        raw = {name: stored[name] for name in stored.files}
-    return FilePiece(entry.path, entry.first_ts_ns, entry.last_ts_ns, raw)
+    if at_hand is None:
+        with np.load(outdir / entry.part) as stored:
+            at_hand = {name: stored[name] for name in stored.files}
+    return FilePiece(entry.path, entry.first_ts_ns, entry.last_ts_ns, at_hand)
 
 
 def clear_parts(outdir: Path) -> None:

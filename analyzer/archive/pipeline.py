@@ -32,7 +32,7 @@ from analyzer.archive.manifest import Manifest, ManifestEntry, iso_mtime
 from analyzer.archive.output import SUMMARY_NAME, write_outputs
 from analyzer.archive.parts import clear_parts, load_piece, store_part
 from analyzer.archive.progress import Progress
-from analyzer.archive.stitch import stitch
+from analyzer.archive.stitch import RawFlows, stitch
 from analyzer.errors import UsageError
 from analyzer.flows import FlowFrame, Timeouts
 from analyzer.flows.build import build_columns
@@ -88,9 +88,9 @@ def run_batch(options: BatchOptions, stderr: TextIO | None = None) -> BatchResul
         result.failed = _failures(manifest, files)
         return result
     started = time.perf_counter()
-    _read_inputs(options, todo, manifest, result, stream)
+    fresh = _read_inputs(options, todo, manifest, result, stream)
     result.seconds["read"] = round(time.perf_counter() - started, 3)
-    _finish(options, files, manifest, snapshots, result, stream)
+    _finish(options, files, manifest, snapshots, fresh, result, stream)
     return result
 
 
@@ -129,9 +129,12 @@ def _read_inputs(
     manifest: Manifest,
     result: BatchResult,
     stream: TextIO,
-) -> None:
+) -> dict[str, RawFlows]:
+    """Read the inputs, store and record each one; their flows by input path (kept for
+    the job's end: a part written now need not be read back)."""
+    fresh: dict[str, RawFlows] = {}
     if not todo:
-        return
+        return fresh
     progress = Progress(len(todo), sum(item.size for item in todo), stream=stream)
     tasks = plan_tasks(todo, options.timeouts, options.chunk_size)
     collector = ChunkCollector.for_tasks(tasks)
@@ -151,10 +154,12 @@ def _read_inputs(
                 if whole is None:
                     continue  # more chunks of this input to come
                 entry = _record(options.outdir, manifest, whole)
+                fresh[entry.path] = whole.raw
                 result.read += 1
                 progress.done(packets=entry.packets, size=entry.size, failed=bool(entry.error))
         finally:
             progress.close()
+    return fresh
 
 
 def _record(outdir: Path, manifest: Manifest, done: FileResult) -> ManifestEntry:
@@ -183,13 +188,16 @@ def _finish(
     files: list[InputFile],
     manifest: Manifest,
     snapshots: list[Snapshot],
+    fresh: dict[str, RawFlows],
     result: BatchResult,
     stream: TextIO,
 ) -> None:
-    """Join, judge and write everything the manifest holds for this job's inputs."""
+    """Join, judge and write everything the manifest holds for this job's inputs (the
+    flows read in this run are at hand in `fresh`)."""
     entries = [entry for entry in map(manifest.finished, files) if entry is not None]
     unique, duplicates = _without_copies(entries)
-    pieces = [piece for piece in (load_piece(options.outdir, e) for e in unique) if piece]
+    pieces = [piece for piece in (load_piece(options.outdir, e, fresh.get(e.path))
+                                  for e in unique) if piece]
     for path, original in duplicates.items():
         print(f"batch: {path} has the same content as {original}: its flows are counted once",
               file=stream)
