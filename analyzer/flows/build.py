@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 import numpy as np
 import numpy.typing as npt
@@ -18,80 +18,97 @@ from analyzer.flows.outcome import outcomes
 
 PROTO_NAMES = {fb.TCP: "tcp", fb.UDP: "udp"}
 
+# raw flow-table column -> FlowFrame column of another name
+RENAMED = {"proto": "proto_num", "tunnel": "tunnel_kind"}
+# raw columns kept out of sight, as inputs of the derived columns
+HIDDEN = ("sent_c2s", "sent_s2c", "flow_flags", "syn_count")
+
 
 def build_columns(raw: dict[str, np.ndarray] | None) -> FlowColumns:
     """FlowFrame columns for raw flows (None: zero flows), rows sorted by first packet.
-    The address text and Community ID columns are made when first read."""
+    The flow table's numbers are columns as they are (no copy); names, states, times in
+    seconds, flags, address text and Community IDs are made when first read."""
     if raw is None:
         raw = {name: np.empty((0, *shape), dtype=dt) for name, (dt, shape) in
                RAW_FLOW_COLUMNS.items()}
+    raw = _sorted_by_first(raw)
+    arrays = {RENAMED.get(name, name): raw[name] for name in RAW_FLOW_COLUMNS
+              if name not in HIDDEN}
+    return FlowColumns(arrays, DERIVED, ALL_COLUMNS, {name: raw[name] for name in HIDDEN})
+
+
+def _sorted_by_first(raw: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     first = raw["first_ts_ns"]
-    if not np.all(first[1:] >= first[:-1]):
-        order = np.argsort(first, kind="stable")
-        raw = {name: arr[order] for name, arr in raw.items()}
-    family = raw["wire_family"]
-    flags = raw["flow_flags"]
-    arrays = {
-        "proto": _names(raw["proto"], PROTO_NAMES, "<U3"),
-        "client_port": raw["client_port"],
-        "server_port": raw["server_port"],
-        "wire_family": family,
-        "outcome": outcomes(raw),
-        "conn_state": conn_states(raw),
-        "packets_c2s": raw["packets_c2s"],
-        "packets_s2c": raw["packets_s2c"],
-        "ip_bytes_c2s": raw["ip_bytes_c2s"],
-        "ip_bytes_s2c": raw["ip_bytes_s2c"],
-        "payload_bytes_c2s": raw["payload_bytes_c2s"],
-        "payload_bytes_s2c": raw["payload_bytes_s2c"],
-        "first_ts": raw["first_ts_ns"] / 1e9,
-        "last_ts": raw["last_ts_ns"] / 1e9,
-        "first_ts_ns": raw["first_ts_ns"],
-        "last_ts_ns": raw["last_ts_ns"],
-        "vlan": raw["vlan"],
-        "tunnel": _names(raw["tunnel"], dict(enumerate(TUNNEL_NAMES)), "<U4"),
-        "midstream": midstream(raw),
-        "client_addr": raw["client_addr"],
-        "server_addr": raw["server_addr"],
-        "proto_num": raw["proto"],
-        "client_guessed": fb.has(flags, fb.GUESSED),
-        "vlan_inner": raw["vlan_inner"],
-        "tunnel_kind": raw["tunnel"],
-        "iface": raw["iface"],
-        "tcp_flags_c2s": raw["tcp_flags_c2s"],
-        "tcp_flags_s2c": raw["tcp_flags_s2c"],
-        "syn_retransmissions": np.maximum(raw["syn_count"].astype(np.int64) - 1, 0).astype(
-            np.uint32
-        ),
-        "icmp_unreachable": fb.has(flags, fb.ICMP_UNREACH),
-    }
-    return FlowColumns(arrays, DERIVED, ALL_COLUMNS)
+    if np.all(first[1:] >= first[:-1]):
+        return raw
+    order = np.argsort(first, kind="stable")
+    return {name: arr[order] for name, arr in raw.items()}
 
 
-def midstream(raw: dict[str, np.ndarray]) -> np.ndarray:
+class RawView(Mapping[str, np.ndarray]):
+    """A FlowColumns seen under the raw flow-table names (RAW_FLOW_COLUMNS), hidden
+    inputs included: what the outcome and state rules are written against."""
+
+    def __init__(self, columns: FlowColumns) -> None:
+        self.columns = columns
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.columns.source(RENAMED.get(name, name))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(RAW_FLOW_COLUMNS)
+
+    def __len__(self) -> int:
+        return len(RAW_FLOW_COLUMNS)
+
+
+def midstream(raw: Mapping[str, np.ndarray]) -> np.ndarray:
     """The client's SYN is not in the capture. A flow that began with the server's SYN-ACK
     (reordered handshake) and then shows the client's SYN is not midstream."""
     reordered = fb.has(raw["flow_flags"], fb.FIRST_SYNACK) & fb.has(raw["sent_c2s"], fb.SYN)
     return fb.has(raw["flow_flags"], fb.MIDSTREAM) & ~reordered
 
 
-def _client_text(cols: Mapping[str, np.ndarray]) -> np.ndarray:
+def _syn_retransmissions(cols: FlowColumns) -> np.ndarray:
+    syns = cols.source("syn_count").astype(np.int64)
+    return np.maximum(syns - 1, 0).astype(np.uint32)
+
+
+def _flag(bit: int) -> Derive:
+    return lambda cols: fb.has(cols.source("flow_flags"), bit)
+
+
+def _seconds(name: str) -> Derive:
+    return lambda cols: cols[name] / 1e9
+
+
+def _client_text(cols: FlowColumns) -> np.ndarray:
     return address_text(cols["client_addr"], cols["wire_family"])
 
 
-def _server_text(cols: Mapping[str, np.ndarray]) -> np.ndarray:
+def _server_text(cols: FlowColumns) -> np.ndarray:
     return address_text(cols["server_addr"], cols["wire_family"])
 
 
-def _community_id(cols: Mapping[str, np.ndarray]) -> np.ndarray:
+def _community_id(cols: FlowColumns) -> np.ndarray:
     return community_ids(cols["proto_num"], cols["client_addr"], cols["server_addr"],
                          cols["client_port"], cols["server_port"], cols["wire_family"])
 
 
 DERIVED: dict[str, Derive] = {
+    "proto": lambda cols: _names(cols["proto_num"], PROTO_NAMES, "<U3"),
     "client": _client_text,
     "server": _server_text,
+    "outcome": lambda cols: outcomes(RawView(cols)),
+    "conn_state": lambda cols: conn_states(RawView(cols)),
+    "first_ts": _seconds("first_ts_ns"),
+    "last_ts": _seconds("last_ts_ns"),
     "community_id": _community_id,
+    "tunnel": lambda cols: _names(cols["tunnel_kind"], dict(enumerate(TUNNEL_NAMES)), "<U4"),
+    "midstream": lambda cols: midstream(RawView(cols)),
+    "client_guessed": _flag(fb.GUESSED),
+    "syn_retransmissions": _syn_retransmissions,
+    "icmp_unreachable": _flag(fb.ICMP_UNREACH),
 }
 
 

@@ -1,26 +1,29 @@
-"""FlowColumns: the dict of a FlowFrame's columns, with the text columns made on first use.
+"""FlowColumns: the dict of a FlowFrame's columns, with the derived columns made on first use.
 
-Address text and Community IDs cost more to make than the rest of a flow together, and
-a program that only counts or correlates flows never reads them. They are computed from
-the other columns the first time they are read (then kept); everything else is a plain
-numpy array. Iteration, `in` and `len` see every column, made or not.
+Address text, Community IDs, names and states cost more memory and time than the flow
+table's own numbers, and a program that only counts or correlates flows never reads most
+of them. They are computed the first time they are read (then kept), from the other
+columns and from a few hidden inputs (the flow table's per-direction state bits);
+everything else is a plain numpy array. Iteration, `in` and `len` see every column, made
+or not, and never the hidden inputs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 
 import numpy as np
 
-Derive = Callable[[Mapping[str, np.ndarray]], np.ndarray]
+Derive = Callable[["FlowColumns"], np.ndarray]
 
 
 class FlowColumns(MutableMapping[str, np.ndarray]):
-    def __init__(self, arrays: dict[str, np.ndarray], derived: dict[str, Derive],
-                 order: tuple[str, ...]) -> None:
+    def __init__(self, arrays: dict[str, np.ndarray], derived: Mapping[str, Derive],
+                 order: tuple[str, ...], inputs: dict[str, np.ndarray] | None = None) -> None:
         self._arrays = arrays
         self._derived = {k: f for k, f in derived.items() if k not in arrays}
         self._order = order
+        self._inputs = inputs or {}
 
     def __getitem__(self, name: str) -> np.ndarray:
         if name not in self._arrays and name in self._derived:
@@ -48,6 +51,10 @@ class FlowColumns(MutableMapping[str, np.ndarray]):
     def __len__(self) -> int:
         return len(self._arrays) + len(self._derived)
 
+    def source(self, name: str) -> np.ndarray:
+        """A hidden input of the derived columns, else the column `name`."""
+        return self._inputs[name] if name in self._inputs else self[name]
+
     def made(self) -> dict[str, np.ndarray]:
         """The columns that exist as arrays now (nothing is computed)."""
         return dict(self._arrays)
@@ -56,12 +63,48 @@ class FlowColumns(MutableMapping[str, np.ndarray]):
         """The columns not made yet and how to make them."""
         return dict(self._derived)
 
+    def inputs(self) -> dict[str, np.ndarray]:
+        """The hidden inputs of the derived columns."""
+        return dict(self._inputs)
+
     def rows(self, index: np.ndarray) -> FlowColumns:
         """The same columns for the rows at `index`; pending ones stay pending."""
         return FlowColumns({n: a[index] for n, a in self._arrays.items()}, self.pending(),
-                           self._order)
+                           self._order, {n: a[index] for n, a in self._inputs.items()})
 
 
 def made_columns(columns: MutableMapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The arrays that exist now, of a FlowColumns or of a plain dict of columns."""
     return columns.made() if isinstance(columns, FlowColumns) else dict(columns)
+
+
+def join_columns(parts: Sequence[MutableMapping[str, np.ndarray]],
+                 derived: Mapping[str, Derive], order: tuple[str, ...],
+                 rows: np.ndarray | None = None) -> FlowColumns:
+    """The rows of all `parts` in sequence (then taken at `rows`, when given). When every
+    part is a FlowColumns with the same hidden inputs, a `derived` column that some part
+    has not made stays pending; otherwise every column is made in every part and joined."""
+    lazy = _same_inputs(parts)
+    inputs = {name: _join([made_inputs(p)[name] for p in parts], rows)
+              for name in (made_inputs(parts[0]) if lazy else ())}
+    arrays: dict[str, np.ndarray] = {}
+    for name in parts[0]:
+        if lazy and name in derived and not all(name in made_columns(p) for p in parts):
+            continue
+        arrays[name] = _join([p[name] for p in parts], rows)
+    return FlowColumns(arrays, derived if lazy else {}, order, inputs)
+
+
+def made_inputs(columns: MutableMapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The hidden inputs of a FlowColumns ({} for a plain dict)."""
+    return columns.inputs() if isinstance(columns, FlowColumns) else {}
+
+
+def _same_inputs(parts: Sequence[MutableMapping[str, np.ndarray]]) -> bool:
+    names = {tuple(made_inputs(p)) for p in parts}
+    return all(isinstance(p, FlowColumns) for p in parts) and len(names) == 1
+
+
+def _join(arrays: list[np.ndarray], rows: np.ndarray | None) -> np.ndarray:
+    joined = np.concatenate(arrays)
+    return joined if rows is None else joined[rows]

@@ -15,6 +15,7 @@ UDP: SF both sides sent, S0 only the originator, SHR only the responder.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import IntEnum
 
 import numpy as np
@@ -33,13 +34,13 @@ class Endpoint(IntEnum):
     RESET = 6
 
 
-def conn_states(raw: dict[str, np.ndarray]) -> npt.NDArray[np.str_]:
+def conn_states(raw: Mapping[str, np.ndarray]) -> npt.NDArray[np.str_]:
     tcp = raw["proto"] == fb.TCP
     out = np.where(tcp, _tcp_states(raw), _udp_states(raw))
     return np.asarray(out).astype("<U6")
 
 
-def _endpoint_states(raw: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def _endpoint_states(raw: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Each side's final TCP endpoint state, following Zeek's TCP analyzer: a SYN-ACK
     establishes both sides; an originator whose SYN was missed is established by its ACK
     of a seen SYN-ACK; a responder that only acked the SYN without data stays inactive."""
@@ -71,7 +72,7 @@ def _closing(sent: np.ndarray, packets: np.ndarray, handshake: np.ndarray) -> np
     )
 
 
-def _tcp_states(raw: dict[str, np.ndarray]) -> npt.NDArray[np.str_]:
+def _tcp_states(raw: Mapping[str, np.ndarray]) -> npt.NDArray[np.str_]:
     os_, rs = _endpoint_states(raw)
     so = raw["sent_c2s"]
     o_inactive = (os_ == Endpoint.INACTIVE) | (os_ == Endpoint.PARTIAL)
@@ -103,6 +104,6 @@ def _tcp_states(raw: dict[str, np.ndarray]) -> npt.NDArray[np.str_]:
     return np.select(conditions, labels, default="OTH")
 
 
-def _udp_states(raw: dict[str, np.ndarray]) -> npt.NDArray[np.str_]:
+def _udp_states(raw: Mapping[str, np.ndarray]) -> npt.NDArray[np.str_]:
     orig, resp = raw["packets_c2s"] > 0, raw["packets_s2c"] > 0
     return np.select([orig & resp, orig, resp], ["SF", "S0", "SHR"], default="OTH")

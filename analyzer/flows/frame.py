@@ -9,7 +9,7 @@ import numpy as np
 
 from analyzer.flows.build import DERIVED, build_columns
 from analyzer.flows.columns import ALL_COLUMNS, OUTPUT_COLUMNS
-from analyzer.flows.columnset import FlowColumns, made_columns
+from analyzer.flows.columnset import FlowColumns, join_columns, made_columns
 
 if TYPE_CHECKING:
     import pandas  # type: ignore[import-untyped]
@@ -45,10 +45,7 @@ class FlowFrame:
             return FlowFrame.empty()
         if len(frames) == 1:
             return frames[0]
-        made = [made_columns(f.columns) for f in frames]
-        common = [name for name in made[0] if all(name in m for m in made)]
-        arrays = {name: np.concatenate([m[name] for m in made]) for name in common}
-        return FlowFrame(FlowColumns(arrays, dict(DERIVED), ALL_COLUMNS))
+        return FlowFrame(join_columns([f.columns for f in frames], DERIVED, ALL_COLUMNS))
 
     def take(self, rows: np.ndarray) -> FlowFrame:
         """The flows at `rows` (indices or a boolean mask)."""

@@ -9,13 +9,15 @@ unreachable quoted a client datagram), `unanswered`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import numpy.typing as npt
 
 from analyzer.flows import flowbits as fb
 
 
-def outcomes(raw: dict[str, np.ndarray]) -> npt.NDArray[np.str_]:
+def outcomes(raw: Mapping[str, np.ndarray]) -> npt.NDArray[np.str_]:
     proto, flags, s2c = raw["proto"], raw["flow_flags"], raw["sent_s2c"]
     tcp = proto == fb.TCP
     no_handshake = fb.has(flags, fb.MIDSTREAM) & ~fb.has(flags, fb.FIRST_SYNACK)

@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
-from analyzer._flowtable import RAW_FLOW_COLUMNS, FlowTable
+from analyzer._flowtable import FlowTable
 from analyzer.errors import DualstackError
 from analyzer.flows.build import DERIVED, build_columns
 from analyzer.flows.columns import ALL_COLUMNS
-from analyzer.flows.columnset import FlowColumns, made_columns
+from analyzer.flows.columnset import join_columns
 from analyzer.flows.frame import FlowFrame
+from analyzer.flows.store import RawFlowStore
 
 if TYPE_CHECKING:
     from analyzer.capture.stats import CaptureStats
@@ -161,30 +162,19 @@ def read_flows(
 ) -> FlowFrame:
     """All flows of one or more captures, sorted by first packet. On a broken capture
     the CaptureError is raised (use iter_flow_batches to keep the flows read before).
-    The frame is built once, from all the raw flows (no per-batch frames to merge)."""
-    raws = list(iter_raw_flow_batches(sources, timeouts, stats))
-    if len(raws) <= 1:
-        return FlowFrame(build_columns(raws[0] if raws else None))
-    raw: dict[str, np.ndarray] = {}
-    for name in RAW_FLOW_COLUMNS:
-        raw[name] = np.concatenate([r.pop(name) for r in raws])
-    return FlowFrame(build_columns(raw))
+    Finished flows are kept compactly (RawFlowStore) while the table holds the live ones;
+    the frame is built once, from all of them, when the table is gone."""
+    store = RawFlowStore()
+    for raw in iter_raw_flow_batches(sources, timeouts, stats):
+        store.add(raw)
+    return FlowFrame(build_columns(store.take_all()))
 
 
 def _merge_sorted(frames: list[FlowFrame]) -> FlowFrame:
-    """One frame in first-packet order; each frame's columns are dropped once copied, so
-    the peak is one copy of the flows plus one column."""
+    """One frame in first-packet order (columns not made yet stay pending)."""
     order = np.argsort(np.concatenate([f.columns["first_ts_ns"] for f in frames]),
                        kind="stable")
-    made = [made_columns(f.columns) for f in frames]
-    names = [name for name in made[0] if all(name in m for m in made)]
-    del made
-    arrays: dict[str, np.ndarray] = {}
-    for name in names:
-        arrays[name] = np.concatenate([f.columns[name] for f in frames])[order]
-        for f in frames:
-            del f.columns[name]
-    return FlowFrame(FlowColumns(arrays, dict(DERIVED), ALL_COLUMNS))
+    return FlowFrame(join_columns([f.columns for f in frames], DERIVED, ALL_COLUMNS, order))
 
 
 def _source_list(sources: Sources) -> list[str]:
