@@ -10,8 +10,9 @@ output buffer that the driver drains after each batch, so memory follows live fl
 """
 
 include "flowtable_defs.pxi"
-include "flowtable_index.pxi"
 include "packet_record.pxi"
+include "packet_key.pxi"
+include "flowtable_index.pxi"
 
 import numpy as np
 
@@ -52,14 +53,6 @@ cdef struct PacketCols:
     const uint16_t *q_dport
     const uint8_t *q_proto
     const uint8_t *status
-
-# what pass 1 decided for a packet
-cdef enum:
-    K_SKIP = 0
-    K_FLOW_SRC_A = 1         # a TCP/UDP packet whose source is canonical endpoint a
-    K_FLOW_SRC_B = 2
-    K_ICMP_SRC_A = 3         # an ICMP error whose quoted source is endpoint a
-    K_ICMP_SRC_B = 4
 
 cdef enum:
     PREFETCH_DISTANCE = 8
@@ -140,11 +133,8 @@ cdef class FlowTable:
     cdef FlowRec *done
     cdef Py_ssize_t n_done
     cdef Py_ssize_t done_cap
-    cdef uint64_t *hbuf
     cdef ds_packet_record *pbuf     # update(): the columns packed into records
     cdef Py_ssize_t pbuf_cap
-    cdef uint8_t *kbuf
-    cdef Py_ssize_t buf_cap
     cdef readonly int64_t tcp_timeout_ns
     cdef readonly int64_t udp_timeout_ns
     cdef readonly int64_t linger_ns
@@ -187,8 +177,6 @@ cdef class FlowTable:
         free(self.deadline)
         free(self.free_ids)
         free(self.done)
-        free(self.hbuf)
-        free(self.kbuf)
         free(self.pbuf)
 
     @property
@@ -459,58 +447,31 @@ cdef class FlowTable:
                 and is_port_unreachable(p.wire_family, p.icmp_type, p.icmp_code)):
             r.flags |= F_ICMP_UNREACH
 
-    cdef void classify(self, const ds_packet_record *pk, Py_ssize_t n) noexcept nogil:
-        """Pass 1: decide each packet's kind and hash its canonical key."""
-        cdef Py_ssize_t i
-        cdef const ds_packet_record *p
-        cdef uint8_t kind
-        cdef bint sa
-        for i in range(n):
-            p = &pk[i]
-            self.kbuf[i] = K_SKIP
-            if p.status != 0 or p.wire_family == 0:
-                continue
-            if p.key_proto != PROTO_TCP and p.key_proto != PROTO_UDP:
-                continue
-            if p.quoted:
-                kind = K_ICMP_SRC_A      # an ICMP error quoting a TCP/UDP header
-            elif p.frag != 2:
-                kind = K_FLOW_SRC_A
-            else:
-                continue                 # a later fragment (ports unknown)
-            sa = src_is_a(p.src, p.dst, p.sport, p.dport)
-            self.kbuf[i] = kind if sa else kind + 1
-            if sa:
-                self.hbuf[i] = key_hash(p.src, p.dst, p.sport, p.dport, p.key_proto, p.vlan,
-                                        p.vlan_inner, p.tunnel)
-            else:
-                self.hbuf[i] = key_hash(p.dst, p.src, p.dport, p.sport, p.key_proto, p.vlan,
-                                        p.vlan_inner, p.tunnel)
-
     cdef int run(self, const ds_packet_record *pk, Py_ssize_t n) noexcept nogil:
-        """Pass 2: update the flows, prefetching index slots a few packets ahead."""
+        """Update the flows of n classified records (packet_key.pxi), prefetching index
+        slots and flow records a few packets ahead."""
         cdef Py_ssize_t i, j
         cdef uint8_t k
         for i in range(n):
             j = i + 2 * PREFETCH_DISTANCE
-            if j < n and self.kbuf[j] != K_SKIP:
-                FT_PREFETCH(&self.slots[(self.hbuf[j] >> 32) & self.mask])
+            if j < n and pk[j].kind != PK_SKIP:
+                FT_PREFETCH(&self.slots[(pk[j].key_hash >> 32) & self.mask])
             j = i + PREFETCH_DISTANCE
-            if j < n and self.kbuf[j] != K_SKIP:
-                self.prefetch_record(self.slots[(self.hbuf[j] >> 32) & self.mask])
-            k = self.kbuf[i]
-            if k == K_SKIP:
+            if j < n and pk[j].kind != PK_SKIP:
+                self.prefetch_record(self.slots[(pk[j].key_hash >> 32) & self.mask])
+            k = pk[i].kind
+            if k == PK_SKIP:
                 self.packets_ignored += 1
                 continue
             if pk[i].ts_ns > self.now:
                 self.now = pk[i].ts_ns
-            if k <= K_FLOW_SRC_B:
-                if self.flow_packet(&pk[i], self.hbuf[i], k == K_FLOW_SRC_A) != FT_OK:
+            if k <= PK_FLOW_SRC_B:
+                if self.flow_packet(&pk[i], pk[i].key_hash, k == PK_FLOW_SRC_A) != FT_OK:
                     return FT_NOMEM
                 self.packets_in_flows += 1
             else:
                 self.packets_ignored += 1
-                self.icmp_error(&pk[i], self.hbuf[i], k == K_ICMP_SRC_A)
+                self.icmp_error(&pk[i], pk[i].key_hash, k == PK_ICMP_SRC_A)
         self.since_sweep += n
         if self.since_sweep * 2 >= self.rec_hw and self.now - self.last_sweep_now >= min(
                 self.linger_ns, 1000000000):
@@ -533,19 +494,6 @@ cdef class FlowTable:
         self.busy = True
         return 0
 
-    cdef int reserve_buffers(self, Py_ssize_t n) except -1:
-        if n <= self.buf_cap:
-            return 0
-        free(self.hbuf)
-        free(self.kbuf)
-        self.hbuf = <uint64_t *>malloc(n * sizeof(uint64_t))
-        self.kbuf = <uint8_t *>malloc(n)
-        if self.hbuf == NULL or self.kbuf == NULL:
-            self.buf_cap = 0
-            raise MemoryError("flow table: cannot allocate batch buffers")
-        self.buf_cap = n
-        return 0
-
     cdef int reserve_packed(self, Py_ssize_t n) except -1:
         if n <= self.pbuf_cap:
             return 0
@@ -558,13 +506,11 @@ cdef class FlowTable:
         return 0
 
     cdef int feed(self, const ds_packet_record *pk, Py_ssize_t n) except -1:
-        """Both passes over n packet records, without the GIL."""
+        """n classified packet records into the flows, without the GIL."""
         cdef int status
-        self.reserve_buffers(n)
         self.enter()
         try:
             with nogil:
-                self.classify(pk, n)
                 status = self.run(pk, n)
         finally:
             self.busy = False
@@ -694,7 +640,8 @@ cdef void fill_cols(PacketCols *c, dict a) except *:
 
 
 cdef void pack_records(const PacketCols *c, ds_packet_record *out) noexcept nogil:
-    """The packet records of the columns (the reader's store_record, from columns)."""
+    """The classified packet records of the columns (the reader's store_record, from
+    columns)."""
     cdef Py_ssize_t i
     cdef ds_packet_record *r
     cdef bint quoted
@@ -728,6 +675,7 @@ cdef void pack_records(const PacketCols *c, ds_packet_record *out) noexcept nogi
         r.status = c.status[i]
         r.icmp_type = c.icmp_type[i]
         r.icmp_code = c.icmp_code[i]
+        classify_record(r)
 
 
 cdef void check_dtypes(dict a) except *:

@@ -12,12 +12,6 @@ cdef extern from *:
     #include <stdint.h>
     #include <sys/mman.h>
     #define FT_PREFETCH(p) __builtin_prefetch((const void *)(p), 0, 1)
-    /* 64x64 -> 128-bit multiply folded to 64 bits (the "mum" step of wyhash). */
-    static inline uint64_t ft_mum(uint64_t a, uint64_t b) {
-        __uint128_t r = (__uint128_t)a * b;
-        return (uint64_t)r ^ (uint64_t)(r >> 64);
-    }
-    static inline uint64_t ft_bswap64(uint64_t v) { return __builtin_bswap64(v); }
     /* Ask for transparent huge pages on the big random-access arrays (index, records):
        fewer TLB misses and page faults. A hint only; errors are ignored. */
     static void ft_advise_huge(void *p, size_t n) {
@@ -30,8 +24,6 @@ cdef extern from *:
     }
     """
     void FT_PREFETCH(const void *p) noexcept nogil
-    uint64_t ft_mum(uint64_t a, uint64_t b) noexcept nogil
-    uint64_t ft_bswap64(uint64_t v) noexcept nogil
     void ft_advise_huge(void *p, size_t n) noexcept nogil
 
 

@@ -1,6 +1,6 @@
 # The packet record shared by the reader and the flow table (ext/packet_record.h).
 
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 
 cdef extern from "packet_record.h" nogil:
     ctypedef struct ds_packet_record:
@@ -27,4 +27,6 @@ cdef extern from "packet_record.h" nogil:
         uint8_t icmp_type
         uint8_t icmp_code
         uint8_t quoted
+        uint8_t kind
+        uint64_t key_hash
     int DS_PACKET_RECORD_SIZE

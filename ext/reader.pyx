@@ -6,6 +6,7 @@ One extension module assembled from one file per job:
     reader_bytes.h        unaligned, byte-order-aware loads
     reader_types.pxi      the decoded packet, columns, state, status codes
     packet_record.pxi     the packet record shared with the flow table (packet_record.h)
+    packet_key.pxi        its flow key: canonical order and hash (also the flow table's)
     reader_tally.pxi      capture statistics counted in the loop (records mode)
     reader_columns.pxi    store a decoded packet into the batch columns, or as a record
     reader_link.pxi       link-layer decoders and their dispatch table
@@ -13,6 +14,7 @@ One extension module assembled from one file per job:
     reader_ip_fields.pxi  IPv4-mapped stores, IPv6 extension-header lengths
     reader_l4.pxi         TCP, UDP, ICMP/ICMPv6 (with quoted headers)
     reader_ip.pxi         IPv4, IPv6, fragments, IP-in-IP
+    reader_fast.pxi       the fast path: common packets straight into packet records
     reader_pcap.pxi       classic pcap framing
     reader_pcapng.pxi     pcapng framing
 
@@ -30,6 +32,7 @@ include "reader_frag.pxi"
 include "reader_ip_fields.pxi"
 include "reader_l4.pxi"
 include "reader_ip.pxi"
+include "reader_fast.pxi"
 include "reader_pcap.pxi"
 include "reader_pcapng.pxi"
 
@@ -198,6 +201,17 @@ cdef class Parser:
                 p[0] += 24
             return run_pcap(&self.s, buf, p, end, base, &self.cols, row, self.capacity)
         return run_pcapng(&self.s, buf, p, end, base, &self.cols, row, self.capacity)
+
+    @property
+    def fast_path(self) -> bool:
+        """Records mode: decode common packets straight into their records (the
+        default). False sends every packet through the general decoders, which must
+        give the same records (tests/test_reader_fastpath.py)."""
+        return not self.s.general_only
+
+    @fast_path.setter
+    def fast_path(self, bint on) -> None:
+        self.s.general_only = not on
 
     def take_tally(self) -> dict:
         """What CaptureStats counts, for the packet records written since the last call

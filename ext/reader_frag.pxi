@@ -7,11 +7,11 @@ from libc.string cimport memcmp
 
 
 cdef inline void frag_key(uint8_t* key, const Pkt* k, uint32_t ident, uint8_t proto) noexcept nogil:
-    memcpy(key, k.src, 16)
-    memcpy(key + 16, k.dst, 16)
+    memcpy(key, k.r.src, 16)
+    memcpy(key + 16, k.r.dst, 16)
     memcpy(key + 32, &ident, 4)
     key[36] = proto
-    key[37] = k.wire_family
+    key[37] = k.r.wire_family
     key[38] = 0
     key[39] = 0
 
@@ -34,8 +34,8 @@ cdef void frag_store(FragSlot* table, const Pkt* k, uint32_t ident, uint8_t prot
     slot = table + frag_hash(key)
     memcpy(slot.key, key, 40)
     slot.used = 1
-    slot.sport = k.sport
-    slot.dport = k.dport
+    slot.sport = k.r.sport
+    slot.dport = k.r.dport
 
 
 cdef void frag_lookup(FragSlot* table, Pkt* k, uint32_t ident, uint8_t proto) noexcept nogil:
@@ -44,5 +44,5 @@ cdef void frag_lookup(FragSlot* table, Pkt* k, uint32_t ident, uint8_t proto) no
     frag_key(key, k, ident, proto)
     slot = table + frag_hash(key)
     if slot.used and memcmp(slot.key, key, 40) == 0:
-        k.sport = slot.sport
-        k.dport = slot.dport
+        k.r.sport = slot.sport
+        k.r.dport = slot.dport

@@ -15,8 +15,8 @@ cdef enum:
 
 
 cdef inline void set_status(Pkt* k, int status) noexcept nogil:
-    if k.status == ST_OK:
-        k.status = <uint8_t>status
+    if k.r.status == ST_OK:
+        k.r.status = <uint8_t>status
 
 
 cdef inline bint has_ports(uint8_t proto) noexcept nogil:
@@ -34,44 +34,44 @@ cdef inline bint is_icmp_error(uint8_t proto, uint8_t icmp_type) noexcept nogil:
 cdef void decode_tcp(const uint8_t* p, uint32_t cap, uint32_t length, Pkt* k) noexcept nogil:
     cdef uint32_t doff
     if cap >= 4:
-        k.sport = be16(p)
-        k.dport = be16(p + 2)
+        k.r.sport = be16(p)
+        k.r.dport = be16(p + 2)
     if cap < 20:
         if cap >= 8:
             k.seq = be32(p + 4)
         if cap >= 14:
             k.ack = be32(p + 8)
-            k.tcp_flags = p[13]
+            k.r.tcp_flags = p[13]
         set_status(k, ST_TRUNCATED_L4)
         return
     k.seq = be32(p + 4)
     k.ack = be32(p + 8)
-    k.tcp_flags = p[13]
+    k.r.tcp_flags = p[13]
     k.window = be16(p + 14)
     doff = <uint32_t>(p[12] >> 4) * 4
-    if doff < 20 or (doff > length and k.frag == 0):
+    if doff < 20 or (doff > length and k.r.frag == 0):
         set_status(k, ST_BAD_TCP_HEADER_LENGTH)
         return
-    k.payload_len = length - doff if length >= doff else 0
+    k.r.payload_len = length - doff if length >= doff else 0
 
 
 cdef void decode_udp(const uint8_t* p, uint32_t cap, uint32_t length, Pkt* k) noexcept nogil:
     cdef uint32_t ulen
     if cap >= 4:
-        k.sport = be16(p)
-        k.dport = be16(p + 2)
+        k.r.sport = be16(p)
+        k.r.dport = be16(p + 2)
     if cap < 8:
         set_status(k, ST_TRUNCATED_L4)
         return
     ulen = be16(p + 4)
-    if (ulen == 0 and length > 65535) or (k.frag == 1 and ulen >= 8):
+    if (ulen == 0 and length > 65535) or (k.r.frag == 1 and ulen >= 8):
         # jumbogram (RFC 2675), or a first fragment: count only this fragment's bytes
-        k.payload_len = length - 8
+        k.r.payload_len = length - 8
     elif ulen < 8 or ulen > length:
         set_status(k, ST_BAD_UDP_LENGTH)
-        k.payload_len = length - 8 if length >= 8 else 0
+        k.r.payload_len = length - 8 if length >= 8 else 0
     else:
-        k.payload_len = ulen - 8
+        k.r.payload_len = ulen - 8
 
 
 cdef void decode_quote(const uint8_t* q, uint32_t cap, Pkt* k) noexcept nogil:
@@ -120,19 +120,19 @@ cdef void decode_icmp(const uint8_t* p, uint32_t cap, uint32_t length, Pkt* k) n
     if cap < 4:
         set_status(k, ST_TRUNCATED_L4)
         return
-    k.icmp_type = p[0]
-    k.icmp_code = p[1]
-    k.payload_len = length - 8 if length >= 8 else 0
-    if cap > 8 and is_icmp_error(k.proto, p[0]):
+    k.r.icmp_type = p[0]
+    k.r.icmp_code = p[1]
+    k.r.payload_len = length - 8 if length >= 8 else 0
+    if cap > 8 and is_icmp_error(k.r.proto, p[0]):
         decode_quote(p + 8, cap - 8, k)
 
 
 cdef void decode_l4(const uint8_t* p, uint32_t cap, uint32_t length, Pkt* k) noexcept nogil:
-    if k.proto == IPPROTO_TCP:
+    if k.r.proto == IPPROTO_TCP:
         decode_tcp(p, cap, length, k)
-    elif k.proto == IPPROTO_UDP:
+    elif k.r.proto == IPPROTO_UDP:
         decode_udp(p, cap, length, k)
-    elif k.proto == IPPROTO_ICMP or k.proto == IPPROTO_ICMPV6:
+    elif k.r.proto == IPPROTO_ICMP or k.r.proto == IPPROTO_ICMPV6:
         decode_icmp(p, cap, length, k)
     else:
-        k.payload_len = length
+        k.r.payload_len = length

@@ -49,10 +49,10 @@ cdef int ethertype_payload(const uint8_t* p, uint32_t cap, uint32_t et, uint32_t
             # 802.1Q / 802.1ad tag: TCI (2 bytes) then the next EtherType.
             if off + 4 > cap:
                 return ST_TRUNCATED_LINK
-            if k.vlan < 0:
-                k.vlan = be16(p + off) & 0x0FFF
-            elif k.vlan_inner < 0:
-                k.vlan_inner = be16(p + off) & 0x0FFF
+            if k.r.vlan < 0:
+                k.r.vlan = be16(p + off) & 0x0FFF
+            elif k.r.vlan_inner < 0:
+                k.r.vlan_inner = be16(p + off) & 0x0FFF
             et = be16(p + off + 2)
             off += 4
             continue

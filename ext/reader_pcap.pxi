@@ -44,6 +44,32 @@ cdef int pcap_file_header(State* s, const uint8_t* buf, size_t pos, size_t end,
     return R_END
 
 
+cdef inline void pcap_row(State* s, Cols* c, Py_ssize_t row, const uint8_t* frame,
+                          uint32_t caplen, uint32_t wirelen, uint32_t linktype, int64_t ts,
+                          int64_t offset) noexcept nogil:
+    """One record's frame into row `row`: straight into its packet record when the fast
+    path takes it (reader_fast.pxi), else through the general decoders."""
+    cdef Pkt k
+    cdef ds_packet_record* r
+    if c.records != NULL and not s.general_only:
+        r = c.records + row
+        if fast_record(frame, caplen, wirelen, linktype, r):
+            r.ts_ns = ts
+            r.linktype = <uint16_t>linktype
+            r.caplen = caplen
+            r.wirelen = wirelen
+            tally_record(<Tally*>c.tally, r)
+            return
+    reset_packet(&k)
+    k.r.ts_ns = ts
+    k.offset = offset
+    k.r.linktype = <uint16_t>linktype
+    k.r.caplen = caplen
+    k.r.wirelen = wirelen
+    decode_packet(frame, caplen, wirelen, linktype, &k, s.frags)
+    store_row(c, row, &k)
+
+
 cdef int run_pcap(State* s, const uint8_t* buf, size_t* ppos, size_t end, int64_t base,
                   Cols* c, Py_ssize_t* prow, Py_ssize_t limit) noexcept nogil:
     """Records from *ppos into rows from *prow until the batch is full or the bytes end."""
@@ -51,11 +77,11 @@ cdef int run_pcap(State* s, const uint8_t* buf, size_t* ppos, size_t end, int64_
     cdef Py_ssize_t row = prow[0]
     cdef int result = R_BATCH_FULL
     cdef int big = s.big
-    cdef uint32_t caplen, wirelen
+    cdef uint32_t caplen
     cdef uint32_t max_caplen = pcap_max_caplen(s)
     cdef uint32_t linktype = s.ifaces[0].linktype
     cdef int64_t frac_ns = 1 if s.nanos else 1000
-    cdef Pkt k
+    cdef int64_t ts = 0
     while row < limit:
         if end - pos < 16:
             result = R_END if pos == end else R_NEED_MORE
@@ -69,19 +95,13 @@ cdef int run_pcap(State* s, const uint8_t* buf, size_t* ppos, size_t end, int64_
             break
         if end - pos > 4096:
             ds_prefetch(buf + pos + 4096)
-        wirelen = ld32(buf + pos + 12, big)
-        reset_packet(&k)
-        k.ts_ns = <int64_t>ld32(buf + pos, big) * 1000000000 + <int64_t>ld32(buf + pos + 4, big) * frac_ns
-        k.offset = base + <int64_t>pos
-        k.linktype = <uint16_t>linktype
-        k.caplen = caplen
-        k.wirelen = wirelen
-        decode_packet(buf + pos + 16, caplen, wirelen, linktype, &k, s.frags)
-        store_row(c, row, &k)
+        ts = <int64_t>ld32(buf + pos, big) * 1000000000 + <int64_t>ld32(buf + pos + 4, big) * frac_ns
+        pcap_row(s, c, row, buf + pos + 16, caplen, ld32(buf + pos + 12, big), linktype, ts,
+                 base + <int64_t>pos)
         row += 1
         pos += 16 + caplen
     if row > prow[0]:
-        s.last_ts = k.ts_ns
+        s.last_ts = ts
     ppos[0] = pos
     prow[0] = row
     return result

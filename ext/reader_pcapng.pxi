@@ -162,17 +162,17 @@ cdef void pcapng_packet(State* s, uint32_t iface, uint64_t ts, bint has_ts,
     cdef const Iface* f
     reset_packet(k)
     k.offset = offset
-    k.iface = iface
-    k.caplen = caplen
-    k.wirelen = wirelen
+    k.r.iface = iface
+    k.r.caplen = caplen
+    k.r.wirelen = wirelen
     if iface >= s.n_ifaces:
-        k.ts_ns = s.last_ts
-        k.status = ST_BAD_INTERFACE
+        k.r.ts_ns = s.last_ts
+        k.r.status = ST_BAD_INTERFACE
         return
     f = &s.ifaces[iface]
-    k.ts_ns = iface_ts_ns(f, ts) if has_ts else s.last_ts
-    s.last_ts = k.ts_ns
-    k.linktype = <uint16_t>f.linktype
+    k.r.ts_ns = iface_ts_ns(f, ts) if has_ts else s.last_ts
+    s.last_ts = k.r.ts_ns
+    k.r.linktype = <uint16_t>f.linktype
     decode_packet(data, caplen, wirelen, f.linktype, k, s.frags)
 
 

@@ -46,27 +46,27 @@ cdef inline void tally_reset_times(Tally* t) noexcept nogil:
     t.last_ts = INT64_MIN
 
 
-cdef inline void tally_packet(Tally* t, const Pkt* k) noexcept nogil:
-    if k.ts_ns < t.first_ts:
-        t.first_ts = k.ts_ns
-    if k.ts_ns > t.last_ts:
-        t.last_ts = k.ts_ns
+cdef inline void tally_record(Tally* t, const ds_packet_record* r) noexcept nogil:
+    if r.ts_ns < t.first_ts:
+        t.first_ts = r.ts_ns
+    if r.ts_ns > t.last_ts:
+        t.last_ts = r.ts_ns
     t.packets += 1
-    t.wire_bytes += k.wirelen
-    t.cap_bytes += k.caplen
-    t.fragments += k.frag != 0
-    t.status[k.status] += 1
-    t.family[k.wire_family] += 1
-    t.proto[k.proto] += k.wire_family != 0
-    t.tunnel[k.tunnel] += 1
-    if k.linktype != t.last_linktype:
-        t.last_linktype = k.linktype
-        if t.linktype[k.linktype] == 0 and t.skipped[k.linktype] == 0:
-            t.seen[t.n_seen] = k.linktype
+    t.wire_bytes += r.wirelen
+    t.cap_bytes += r.caplen
+    t.fragments += r.frag != 0
+    t.status[r.status] += 1
+    t.family[r.wire_family] += 1
+    t.proto[r.proto] += r.wire_family != 0
+    t.tunnel[r.tunnel] += 1
+    if r.linktype != t.last_linktype:
+        t.last_linktype = r.linktype
+        if t.linktype[r.linktype] == 0 and t.skipped[r.linktype] == 0:
+            t.seen[t.n_seen] = r.linktype
             t.n_seen += 1
-    t.linktype[k.linktype] += 1
-    if k.status == ST_LINKTYPE_SKIPPED:
-        t.skipped[k.linktype] += 1
+    t.linktype[r.linktype] += 1
+    if r.status == ST_LINKTYPE_SKIPPED:
+        t.skipped[r.linktype] += 1
 
 
 cdef dict nonzero(const uint64_t* counts, int n):

@@ -6,6 +6,7 @@ from libc.string cimport memcpy, memset
 from libc.stdlib cimport calloc, free, realloc
 
 include "packet_record.pxi"
+include "packet_key.pxi"
 
 
 cdef extern from "reader_bytes.h" nogil:
@@ -92,35 +93,17 @@ cdef uint32_t PCAP_MAX_SNAPLEN = 262144
 cdef uint32_t MAX_INTERFACES = 1 << 16
 
 
+# The decoded packet: the packet record's fields (what the flow table and the
+# statistics need, decoded in place) and the rest of the packet columns.
 cdef struct Pkt:
-    int64_t ts_ns
+    ds_packet_record r
     int64_t offset
-    uint32_t iface
-    uint32_t caplen
-    uint32_t wirelen
     uint32_t seq
     uint32_t ack
-    uint32_t ip_len
-    uint32_t payload_len
-    int32_t vlan
-    int32_t vlan_inner
-    uint16_t linktype
-    uint16_t sport
-    uint16_t dport
     uint16_t window
     uint16_t q_sport
     uint16_t q_dport
-    uint8_t wire_family
-    uint8_t proto
-    uint8_t tcp_flags
-    uint8_t tunnel
-    uint8_t frag
-    uint8_t icmp_type
-    uint8_t icmp_code
     uint8_t q_proto
-    uint8_t status
-    uint8_t src[16]
-    uint8_t dst[16]
     uint8_t q_src[16]
     uint8_t q_dst[16]
 
@@ -190,6 +173,7 @@ cdef struct State:
     int big             # file / current section is big-endian
     int nanos           # pcap: nanosecond timestamps
     int in_section      # pcapng: an SHB was seen
+    int general_only    # records mode: no fast path (reader_fast.pxi), for checking it
     Iface* ifaces
     uint32_t n_ifaces
     uint32_t cap_ifaces

@@ -1,7 +1,8 @@
 """Packet records: one compact row per packet, for when only flows are wanted.
 
-Instead of the 30 packet columns, the reader can write one 88-byte record per packet
-(ext/packet_record.h) that holds what the flow table needs and what CaptureStats counts:
+Instead of the 30 packet columns, the reader can write one 96-byte record per packet
+(ext/packet_record.h) that holds what the flow table needs and what CaptureStats counts,
+with the packet's flow key classified and hashed (`kind`, `key_hash`; ext/packet_key.pxi):
 one write stream per packet instead of thirty, read back by the flow table as one
 stream (FlowTable.update_records). For an ICMP/ICMPv6 error that quotes an IP header
 (`quoted` = 1) the addresses and ports are the quoted packet's and `key_proto` its
@@ -20,8 +21,9 @@ from typing import Any, Final
 import numpy as np
 
 from analyzer import _reader
+from analyzer.capture import readahead
 from analyzer.capture.reader import SourceReader
-from analyzer.capture.source import open_capture
+from analyzer.capture.source import CaptureInput, open_capture
 from analyzer.capture.stats import CaptureStats
 
 # name -> (numpy type, byte offset), as laid out in ext/packet_record.h
@@ -49,6 +51,8 @@ _FIELDS: Final[dict[str, tuple[str | tuple[str, tuple[int]], int]]] = {
     "icmp_type": ("u1", 81),
     "icmp_code": ("u1", 82),
     "quoted": ("u1", 83),
+    "kind": ("u1", 84),
+    "key_hash": ("<u8", 88),
 }
 PACKET_RECORD_DTYPE: Final = np.dtype({
     "names": list(_FIELDS),
@@ -56,22 +60,27 @@ PACKET_RECORD_DTYPE: Final = np.dtype({
     "offsets": [offset for _, offset in _FIELDS.values()],
     "itemsize": _reader.PACKET_RECORD_SIZE,
 })
-if PACKET_RECORD_DTYPE.itemsize != 88 or not np.little_endian:
+if PACKET_RECORD_DTYPE.itemsize != 96 or not np.little_endian:
     raise ImportError("packet record layout does not match ext/packet_record.h")
 
-RECORD_BATCH: Final = 16384  # 1.4 MB of records: the batch stays in the L2 cache
+RECORD_BATCH: Final = 16384  # 1.5 MB of records: the batch stays in the L2 cache
 
 
 class RecordSink:
-    """One array of packet records, reused for every batch."""
+    """Arrays of packet records, reused in turn: batch i is written into array
+    i mod `arrays`."""
 
-    def __init__(self, batch_size: int) -> None:
-        if batch_size < 1:
-            raise ValueError("batch_size must be at least 1")
-        self.records = np.empty(batch_size, dtype=PACKET_RECORD_DTYPE)
+    def __init__(self, batch_size: int, arrays: int = 1) -> None:
+        if batch_size < 1 or arrays < 1:
+            raise ValueError("batch_size and arrays must be at least 1")
+        self.ring = [np.empty(batch_size, dtype=PACKET_RECORD_DTYPE) for _ in range(arrays)]
+        self.turn = 0
+        self.records = self.ring[0]
         self.parser: _reader.Parser | None = None
 
     def bind(self, parser: _reader.Parser) -> None:
+        self.records = self.ring[self.turn % len(self.ring)]
+        self.turn += 1
         parser.bind_records(self.records)
         self.parser = parser
 
@@ -92,11 +101,15 @@ def read_records(
     resync: bool = False,
     stats: CaptureStats | None = None,
     byte_range: tuple[int, int] | None = None,
+    read_ahead: bool = False,
 ) -> Generator[np.ndarray, None, None]:
     """Packet records of one capture (a path or `-`), batch by batch, counted in `stats`
-    as read_batches counts them. Every batch is the same reused array: it is valid
-    until the next one is requested. Errors and warnings as read_batches, with the
-    file's byte offsets.
+    as read_batches counts them. Batches reuse their arrays: a batch is valid until the
+    next one is requested. Errors and warnings as read_batches, with the file's byte
+    offsets.
+
+    `read_ahead`: decode in a thread, one batch ahead of the caller (analyzer.capture
+    .readahead), so that the caller's own nogil work on a batch runs on another core.
 
     `byte_range` (start, end): only the records starting at byte offsets in [start, end)
     of an uncompressed classic pcap file, read with its file header's byte order, time
@@ -111,7 +124,16 @@ def read_records(
             capture.close()
             raise
     stats.sources.append(capture.name)
-    sink = RecordSink(batch_size)
+    if not read_ahead:
+        yield from _counted_records(capture, RecordSink(batch_size), resync, stats)
+        return
+    depth = 1
+    sink = RecordSink(batch_size, arrays=depth + 2)     # see analyzer.capture.readahead
+    yield from readahead.read_ahead(_counted_records(capture, sink, resync, stats), depth)
+
+
+def _counted_records(capture: CaptureInput, sink: RecordSink, resync: bool,
+                     stats: CaptureStats) -> Generator[np.ndarray, None, None]:
     with capture:
         for records in SourceReader(capture, sink, resync, stats).batches():
             stats.add_tally(sink.take_tally())
