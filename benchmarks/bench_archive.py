@@ -6,17 +6,21 @@
 The archive is a generated capture (benchmarks/datagen.py: realistic frame sizes, flows
 spread over time) split into rotated files with `editcap -c`, so connections span files
 and the stitching is part of the work. Each run is a fresh `python -m analyzer batch`
-process on a fresh OUTDIR, with the files in page cache. While it runs, the parent
+process on a fresh OUTDIR, with the files in page cache; runs alternate 1, 2, 1, 2 ...
+workers and the medians are reported with their ranges. While it runs, the parent
 samples RssAnon of the driver and of every worker process separately (/proc, as
 benchmarks/measure.py does), and each worker's Pss_Anon (RssAnon counts the pages a
 forked worker still shares with the driver in full, Pss_Anon by share); the peak of each
 worker is reported, plus the driver's.
-The job's own phase times (read, stitch, verify) come from its summary.json; the CPU
-time of the whole process tree (getrusage of the reaped children) shows how many cores
-the run really got, which on a shared machine explains a missing speed-up. Last, one
-worker's task is timed in this process (wall and CPU, and the sha256 alone): a worker
-hashes in a thread beside the reader, so one worker may already keep more than one
-core busy.
+
+Where the speed-up goes: the job's own phase times (read, stitch, verify) come from its
+summary.json; the CPU time of the whole process tree (getrusage of the reaped children)
+and of the driver alone (its last sample) split the work into the driver's, which is
+serial (start-up and imports, stitching, verify, writing Parquet), and the workers',
+which splits across them. `speedup_bound` is the ratio those CPU seconds allow, with the
+driver serial and the workers' share halved perfectly: (D + W) / (D + W/2). Last, one
+worker's task is timed in this process (wall, CPU, and the content hash alone): a worker
+is one thread, so its CPU and wall time should agree.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ class Run:
     phases: dict[str, float]
     driver_peak_kib: int
     cpu_s: float  # user + system time of the whole process tree
+    driver_cpu_s: float  # user + system time of the driver alone
     worker_peaks_kib: list[int] = field(default_factory=list)
     worker_peaks_pss_anon_kib: list[int] = field(default_factory=list)
 
@@ -73,12 +78,14 @@ def run_batch(archive: Path, outdir: Path, workers: int) -> Run:
             *map(str, SNAPSHOTS), "-o", str(outdir), "--workers", str(workers)]
     peaks: dict[int, int] = {}
     private: dict[int, int] = {}
+    driver_cpu = 0.0
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     with tempfile.TemporaryFile() as err:
         process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err)
         root = psutil.Process(process.pid)
         while process.poll() is None:
+            driver_cpu = _own_cpu(root, driver_cpu)
             for member in [root, *_children(root)]:
                 rss = proc_status_kib(member.pid).get("RssAnon", 0)
                 peaks[member.pid] = max(peaks.get(member.pid, 0), rss)
@@ -94,8 +101,18 @@ def run_batch(archive: Path, outdir: Path, workers: int) -> Run:
     driver = peaks.pop(process.pid, 0)
     private.pop(process.pid, None)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return Run(workers, wall, summary["batch"]["seconds"], driver, cpu,
+    return Run(workers, wall, summary["batch"]["seconds"], driver, cpu, driver_cpu,
                sorted(peaks.values()), sorted(private.values()))
+
+
+def _own_cpu(process: psutil.Process, last: float) -> float:
+    """User + system CPU seconds of the process itself (not its children), or `last`
+    once it is gone."""
+    try:
+        times = process.cpu_times()
+    except psutil.Error:
+        return last
+    return times.user + times.system
 
 
 def _pss_anon_kib(pid: int) -> int:
@@ -148,7 +165,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def worker_profile(archive: Path) -> dict[str, float]:
     """What one worker spends, measured in this process on every file in turn: the
-    content hash alone, and the whole task (hash in its thread beside the reader)."""
+    content hash alone, and the whole task (the hash, then the reader)."""
     from analyzer.archive.inputs import content_hash, discover
     from analyzer.archive.jobs import FileTask, read_file
     from analyzer.flows import Timeouts
@@ -180,10 +197,14 @@ def summarize(results: dict[int, list[Run]], packets: int, size: int) -> dict[st
         walls[workers] = (wall, read)
         report[f"workers_{workers}"] = {
             "wall_s": round(wall, 3),
+            "wall_s_range": [round(min(r.wall_s for r in runs), 3),
+                             round(max(r.wall_s for r in runs), 3)],
             "read_phase_s": round(read, 3),
             "stitch_s": round(median(run.phases.get("stitch", 0.0) for run in runs), 3),
             "verify_s": round(median(run.phases.get("verify", 0.0) for run in runs), 3),
             "cpu_s": round(median(run.cpu_s for run in runs), 3),
+            "driver_cpu_s": round(median(run.driver_cpu_s for run in runs), 3),
+            "workers_cpu_s": round(median(run.cpu_s - run.driver_cpu_s for run in runs), 3),
             "cores_busy": round(median(run.cpu_s / run.wall_s for run in runs), 2),
             "packets_per_s": round(packets / wall),
             "mb_per_s": round(size / 1e6 / wall, 1),
@@ -195,9 +216,21 @@ def summarize(results: dict[int, list[Run]], packets: int, size: int) -> dict[st
                                          max((r.worker_peaks_pss_anon_kib for r in runs),
                                              key=sum)],
         }
+    pairs = [one.wall_s / two.wall_s for one, two in zip(results[1], results[2], strict=True)]
     report["speedup_wall"] = round(walls[1][0] / walls[2][0], 2)
+    report["speedup_wall_per_pair"] = {"median": round(median(pairs), 2),
+                                       "range": [round(min(pairs), 2), round(max(pairs), 2)]}
     report["speedup_read_phase"] = round(walls[1][1] / walls[2][1], 2) if walls[2][1] else None
+    report["speedup_bound"] = speedup_bound(results[1])
     return report
+
+
+def speedup_bound(one_worker: list[Run]) -> float:
+    """The 2-vs-1 ratio the CPU seconds of the 1-worker runs allow: the driver's (D) are
+    serial, the workers' (W) split perfectly over two: (D + W) / (D + W/2)."""
+    driver = median(run.driver_cpu_s for run in one_worker)
+    workers = median(run.cpu_s - run.driver_cpu_s for run in one_worker)
+    return round((driver + workers) / (driver + workers / 2), 2)
 
 
 if __name__ == "__main__":
