@@ -20,6 +20,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+# numpy's OpenBLAS threads would spin beside the timed work (the CLI sets the same).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 

@@ -297,7 +297,7 @@ cdef class FlowTable:
 
     # ---- the per-packet work ---------------------------------------------------------------
 
-    cdef int new_flow(self, const ds_packet_record *p, uint64_t h, bint src_a,
+    cdef int new_flow(self, const ds_packet_record *p, bint src_a,
                       uint32_t *out) noexcept nogil:
         cdef uint32_t rid
         cdef FlowRec *r
@@ -305,7 +305,7 @@ cdef class FlowTable:
         if self.make_room() != FT_OK or self.alloc_rec(&rid) != FT_OK:
             return FT_NOMEM
         r = &self.recs[rid]
-        r.hash = h
+        r.hash = p.key_hash
         if src_a:
             memcpy(r.a, p.src, 16)
             memcpy(r.b, p.dst, 16)
@@ -345,44 +345,31 @@ cdef class FlowTable:
         r.ip_bytes[1] = 0
         r.payload_bytes[0] = 0
         r.payload_bytes[1] = 0
-        index_insert(self.slots, self.mask, slot_of(h, rid))
+        index_insert(self.slots, self.mask, slot_of(p.key_hash, rid))
         self.flows_started += 1
         out[0] = rid
         return FT_OK
 
-    cdef inline int64_t find(self, uint64_t h, const uint8_t *a, const uint8_t *b,
-                             uint16_t port_a, uint16_t port_b, uint8_t proto, int32_t vlan,
-                             int32_t vlan_inner, uint8_t tunnel) noexcept nogil:
-        """The record id of the flow with this key, or -1."""
-        cdef uint64_t i = (h >> 32) & self.mask
-        cdef uint64_t tag = h >> 32
+    cdef inline int64_t find(self, const ds_packet_record *p, bint src_a) noexcept nogil:
+        """The record id of the flow of packet record p (a quoted packet's for an ICMP
+        error; its source is endpoint a when src_a), or -1."""
+        cdef uint64_t tag = p.key_hash >> 32
+        cdef uint64_t i = tag & self.mask
         cdef uint64_t s
         while True:
             s = self.slots[i]
             if s == 0:
                 return -1
-            if (s >> 32) == tag and key_equal(
-                    &self.recs[rec_of(s)], h, a, b, port_a, port_b, proto, vlan,
-                    vlan_inner, tunnel):
+            if (s >> 32) == tag and self.recs[rec_of(s)].hash == p.key_hash and key_equal(
+                    &self.recs[rec_of(s)], p, src_a):
                 return rec_of(s)
             i = (i + 1) & self.mask
 
-    cdef inline int64_t find_oriented(self, const ds_packet_record *p, uint64_t h,
-                                      bint src_a) noexcept nogil:
-        """`find` for a packet record's endpoints (a quoted packet's for an ICMP error),
-        put in canonical order."""
-        if src_a:
-            return self.find(h, p.src, p.dst, p.sport, p.dport, p.key_proto, p.vlan,
-                             p.vlan_inner, p.tunnel)
-        return self.find(h, p.dst, p.src, p.dport, p.sport, p.key_proto, p.vlan,
-                         p.vlan_inner, p.tunnel)
-
-    cdef int flow_packet(self, const ds_packet_record *p, uint64_t h,
-                         bint src_a) noexcept nogil:
+    cdef inline int flow_packet(self, const ds_packet_record *p, bint src_a) noexcept nogil:
         cdef uint8_t fl = p.tcp_flags
         cdef bint pure_syn = p.proto == PROTO_TCP and fl & TH_SYN and not fl & TH_ACK
         cdef int64_t ts = p.ts_ns
-        cdef int64_t found = self.find_oriented(p, h, src_a)
+        cdef int64_t found = self.find(p, src_a)
         cdef uint32_t rid
         cdef FlowRec *r
         cdef int role
@@ -393,7 +380,7 @@ cdef class FlowTable:
                     return FT_NOMEM
                 found = -1
         if found < 0:
-            if self.new_flow(p, h, src_a, &rid) != FT_OK:
+            if self.new_flow(p, src_a, &rid) != FT_OK:
                 return FT_NOMEM
         else:
             rid = <uint32_t>found
@@ -433,10 +420,9 @@ cdef class FlowTable:
         if fl & TH_RST or (r.sent[0] & S_FIN and r.sent[1] & S_FIN):
             r.flags |= F_CLOSED
 
-    cdef void icmp_error(self, const ds_packet_record *p, uint64_t h,
-                         bint src_a) noexcept nogil:
+    cdef void icmp_error(self, const ds_packet_record *p, bint src_a) noexcept nogil:
         """Attribute an ICMP port unreachable to the UDP flow of the datagram it quotes."""
-        cdef int64_t found = self.find_oriented(p, h, src_a)
+        cdef int64_t found = self.find(p, src_a)
         cdef FlowRec *r
         if found < 0:
             self.icmp_errors_unmatched += 1
@@ -466,12 +452,12 @@ cdef class FlowTable:
             if pk[i].ts_ns > self.now:
                 self.now = pk[i].ts_ns
             if k <= PK_FLOW_SRC_B:
-                if self.flow_packet(&pk[i], pk[i].key_hash, k == PK_FLOW_SRC_A) != FT_OK:
+                if self.flow_packet(&pk[i], k == PK_FLOW_SRC_A) != FT_OK:
                     return FT_NOMEM
                 self.packets_in_flows += 1
             else:
                 self.packets_ignored += 1
-                self.icmp_error(&pk[i], pk[i].key_hash, k == PK_ICMP_SRC_A)
+                self.icmp_error(&pk[i], k == PK_ICMP_SRC_A)
         self.since_sweep += n
         if self.since_sweep * 2 >= self.rec_hw and self.now - self.last_sweep_now >= min(
                 self.linger_ns, 1000000000):

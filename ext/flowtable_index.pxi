@@ -11,12 +11,18 @@ cdef inline bint addr_equal(const uint8_t *x, const uint8_t *y) noexcept nogil:
     return ((load64(x) ^ load64(y)) | (load64(x + 8) ^ load64(y + 8))) == 0
 
 
-cdef inline bint key_equal(const FlowRec *r, uint64_t h, const uint8_t *a, const uint8_t *b,
-                           uint16_t port_a, uint16_t port_b, uint8_t proto, int32_t vlan,
-                           int32_t vlan_inner, uint8_t tunnel) noexcept nogil:
-    return (r.hash == h and r.port_a == port_a and r.port_b == port_b and r.proto == proto
-            and r.vlan == vlan and r.vlan_inner == vlan_inner and r.tunnel == tunnel
-            and addr_equal(r.a, a) and addr_equal(r.b, b))
+cdef inline bint key_equal(const FlowRec *r, const ds_packet_record *p,
+                           bint src_a) noexcept nogil:
+    """Is r the flow of packet record p (whose source is endpoint a when src_a)?"""
+    if src_a:
+        if not (r.port_a == p.sport and r.port_b == p.dport and addr_equal(r.a, p.src)
+                and addr_equal(r.b, p.dst)):
+            return False
+    elif not (r.port_a == p.dport and r.port_b == p.sport and addr_equal(r.a, p.dst)
+              and addr_equal(r.b, p.src)):
+        return False
+    return (r.proto == p.key_proto and r.vlan == p.vlan and r.vlan_inner == p.vlan_inner
+            and r.tunnel == p.tunnel)
 
 
 cdef inline uint64_t slot_of(uint64_t h, uint32_t rec_id) noexcept nogil:
