@@ -17,8 +17,10 @@ from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
 from analyzer.errors import UsageError
-from analyzer.flows.output import FORMATS, open_writer
-from analyzer.flows.table import Timeouts, iter_flow_batches
+from analyzer.flows.frame import FlowFrame
+from analyzer.flows.handoff import InBackground
+from analyzer.flows.output import FORMATS, FlowWriter, open_writer
+from analyzer.flows.table import Timeouts, frames_from_raw, iter_raw_flow_batches
 
 NAME = "flows"
 HELP = "bidirectional TCP/UDP flows of captures (table, jsonl, csv, parquet)"
@@ -50,20 +52,29 @@ def run(args: argparse.Namespace) -> int:
     timeouts = Timeouts(tcp=args.tcp_timeout, udp=args.udp_timeout)
     progress = Progress.for_inputs(args.captures)
     stats = CaptureStats()
-    frames = iter_flow_batches(args.captures, timeouts=timeouts, stats=stats,
-                               on_packets=progress.seen)
-    with _open_output(args.output, binary=args.format == "parquet") as stream:
+    raws = iter_raw_flow_batches(args.captures, timeouts, stats, on_packets=progress.seen)
+    # three threads: reading, preparing the finished flows' output, writing it
+    with _open_output(args.output, binary=args.format == "parquet") as stream, \
+            InBackground(raws, name="read") as read:
         writer = open_writer(args.format, stream, header=not args.no_header)
         try:
-            for frame in frames:
-                progress.flows += len(frame)
-                writer.write(frame)
+            with InBackground(_prepared(writer, frames_from_raw(read), progress),
+                              name="prepare") as prepared:
+                for output in prepared:
+                    writer.emit(output)
         finally:
             writer.close()
             progress.done()
             for warning in stats.warnings:
                 print(f"dualstack flows: warning: {warning}", file=sys.stderr)
     return 0
+
+
+def _prepared(writer: FlowWriter, frames: Iterable[FlowFrame], progress: Progress
+              ) -> Iterator[Any]:
+    for frame in frames:
+        progress.flows += len(frame)
+        yield writer.prepare(frame)
 
 
 @contextlib.contextmanager

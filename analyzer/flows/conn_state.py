@@ -34,10 +34,20 @@ class Endpoint(IntEnum):
     RESET = 6
 
 
+STATES = ("S0", "S1", "SF", "REJ", "S2", "S3", "RSTO", "RSTR", "RSTOS0", "RSTRH", "SH", "SHR",
+          "OTH")
+STATE_TEXT = np.array(STATES, dtype="<U6")
+
+
 def conn_states(raw: Mapping[str, np.ndarray]) -> npt.NDArray[np.str_]:
+    """Zeek's conn_state per flow. The rules pick codes (indices into STATES), looked up
+    as text once: np.select over text would copy a text array per rule."""
     tcp = raw["proto"] == fb.TCP
-    out = np.where(tcp, _tcp_states(raw), _udp_states(raw))
-    return np.asarray(out).astype("<U6")
+    return STATE_TEXT[np.where(tcp, _tcp_states(raw), _udp_states(raw))]
+
+
+def _codes(*labels: str) -> list[int]:
+    return [STATES.index(label) for label in labels]
 
 
 def _endpoint_states(raw: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -72,7 +82,7 @@ def _closing(sent: np.ndarray, packets: np.ndarray, handshake: np.ndarray) -> np
     )
 
 
-def _tcp_states(raw: Mapping[str, np.ndarray]) -> npt.NDArray[np.str_]:
+def _tcp_states(raw: Mapping[str, np.ndarray]) -> npt.NDArray[np.intp]:
     os_, rs = _endpoint_states(raw)
     so = raw["sent_c2s"]
     o_inactive = (os_ == Endpoint.INACTIVE) | (os_ == Endpoint.PARTIAL)
@@ -99,11 +109,12 @@ def _tcp_states(raw: Mapping[str, np.ndarray]) -> npt.NDArray[np.str_]:
         (os_ == Endpoint.SYN_SENT) & (rs == Endpoint.INACTIVE),
         (os_ == Endpoint.ESTABLISHED) & (rs == Endpoint.ESTABLISHED),
     ]
-    labels = ["REJ", "RSTRH", "RSTR", "RSTOS0", "OTH", "RSTO", "SF", "SH", "S2", "SHR", "S3",
-              "S0", "S1"]
-    return np.select(conditions, labels, default="OTH")
+    labels = _codes("REJ", "RSTRH", "RSTR", "RSTOS0", "OTH", "RSTO", "SF", "SH", "S2", "SHR",
+                    "S3", "S0", "S1")
+    return np.select(conditions, labels, default=STATES.index("OTH"))
 
 
-def _udp_states(raw: Mapping[str, np.ndarray]) -> npt.NDArray[np.str_]:
+def _udp_states(raw: Mapping[str, np.ndarray]) -> npt.NDArray[np.intp]:
     orig, resp = raw["packets_c2s"] > 0, raw["packets_s2c"] > 0
-    return np.select([orig & resp, orig, resp], ["SF", "S0", "SHR"], default="OTH")
+    return np.select([orig & resp, orig, resp], _codes("SF", "S0", "SHR"),
+                     default=STATES.index("OTH"))

@@ -16,8 +16,13 @@ import numpy.typing as npt
 
 from analyzer.flows import flowbits as fb
 
+OUTCOMES = ("accepted", "refused", "midstream", "unanswered", "answered")
+OUTCOME_TEXT = np.array(OUTCOMES, dtype="<U10")
+
 
 def outcomes(raw: Mapping[str, np.ndarray]) -> npt.NDArray[np.str_]:
+    """The outcome per flow: the rules pick codes (indices into OUTCOMES), looked up as
+    text once (np.select over text would copy a text array per rule)."""
     proto, flags, s2c = raw["proto"], raw["flow_flags"], raw["sent_s2c"]
     tcp = proto == fb.TCP
     no_handshake = fb.has(flags, fb.MIDSTREAM) & ~fb.has(flags, fb.FIRST_SYNACK)
@@ -34,4 +39,6 @@ def outcomes(raw: Mapping[str, np.ndarray]) -> npt.NDArray[np.str_]:
         udp_refused,
     ]
     labels = ["accepted", "refused", "midstream", "unanswered", "answered", "refused"]
-    return np.select(choices, labels, default="unanswered").astype("<U10")
+    codes = np.select(choices, [OUTCOMES.index(label) for label in labels],
+                      default=OUTCOMES.index("unanswered"))
+    return OUTCOME_TEXT[codes]

@@ -7,8 +7,11 @@ command streams flows as they finish instead of holding them all.
 from __future__ import annotations
 
 import csv
+import io
 import json
-from typing import IO, Any, Protocol
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import IO, Any
 
 import numpy as np
 
@@ -38,46 +41,67 @@ TABLE_LAYOUT: tuple[tuple[str, str, int], ...] = (
 )
 
 
-class FlowWriter(Protocol):
-    def write(self, frame: FlowFrame) -> None: ...
+class FlowWriter(ABC):
+    """Writes FlowFrames one at a time to a stream. `prepare` makes a frame's output
+    without touching the stream and `emit` writes it, so that the two can run on
+    different threads; `write` does both."""
 
+    @abstractmethod
+    def prepare(self, frame: FlowFrame) -> Any: ...
+
+    @abstractmethod
+    def emit(self, prepared: Any) -> None: ...
+
+    def write(self, frame: FlowFrame) -> None:
+        self.emit(self.prepare(frame))
+
+    @abstractmethod
     def close(self) -> None: ...
 
 
 def open_writer(fmt: str, stream: IO[Any], header: bool = True) -> FlowWriter:
     """A writer of `fmt` on `stream` (text for table/jsonl/csv, binary for parquet)."""
-    writers = {"table": TableWriter, "jsonl": JsonlWriter, "csv": CsvWriter,
-               "parquet": ParquetWriter}
+    writers: dict[str, Callable[[Any, bool], FlowWriter]] = {
+        "table": TableWriter, "jsonl": JsonlWriter, "csv": CsvWriter, "parquet": ParquetWriter}
     if fmt not in writers:
         raise ValueError(f"unknown flow format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    return writers[fmt](stream, header)  # type: ignore[no-any-return]
+    return writers[fmt](stream, header)
 
 
-class JsonlWriter:
-    def __init__(self, stream: IO[str], header: bool = True) -> None:
+class TextWriter(FlowWriter):
+    """A writer of text lines; `prepare` gives a frame's lines as one string."""
+
+    def __init__(self, stream: IO[str]) -> None:
         self.stream = stream
 
-    def write(self, frame: FlowFrame) -> None:
+    def emit(self, prepared: str) -> None:
+        self.stream.write(prepared)
+
+    def close(self) -> None:
+        self.stream.flush()
+
+
+class JsonlWriter(TextWriter):
+    def __init__(self, stream: IO[str], header: bool = True) -> None:
+        super().__init__(stream)
+
+    def prepare(self, frame: FlowFrame) -> str:
         dumps = json.JSONEncoder(separators=(",", ":")).encode
-        self.stream.writelines(dumps(rec) + "\n" for rec in frame.to_records())
-
-    def close(self) -> None:
-        self.stream.flush()
+        return "".join(dumps(rec) + "\n" for rec in frame.to_records())
 
 
-class CsvWriter:
+class CsvWriter(TextWriter):
     def __init__(self, stream: IO[str], header: bool = True) -> None:
-        self.writer = csv.writer(stream, lineterminator="\n")
-        self.stream = stream
+        super().__init__(stream)
         if header:
-            self.writer.writerow(OUTPUT_COLUMNS)
+            csv.writer(stream, lineterminator="\n").writerow(OUTPUT_COLUMNS)
 
-    def write(self, frame: FlowFrame) -> None:
+    def prepare(self, frame: FlowFrame) -> str:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
         for rec in frame.to_records():
-            self.writer.writerow(_csv_value(v) for v in rec.values())
-
-    def close(self) -> None:
-        self.stream.flush()
+            writer.writerow(_csv_value(v) for v in rec.values())
+        return out.getvalue()
 
 
 def _csv_value(value: Any) -> Any:
@@ -86,19 +110,13 @@ def _csv_value(value: Any) -> Any:
     return value
 
 
-class TableWriter:
+class TableWriter(TextWriter):
     def __init__(self, stream: IO[str], header: bool = True) -> None:
-        self.stream = stream
+        super().__init__(stream)
         if header:
-            self._line([title for title, _, _ in TABLE_LAYOUT])
+            self.emit(_line([title for title, _, _ in TABLE_LAYOUT]))
 
-    def _line(self, cells: list[str]) -> None:
-        parts = [cell.rjust(width) if name not in ("client", "server", "community_id",
-                 "proto", "outcome", "conn_state") else cell.ljust(width)
-                 for cell, (_, name, width) in zip(cells, TABLE_LAYOUT, strict=True)]
-        self.stream.write(" ".join(parts).rstrip() + "\n")
-
-    def write(self, frame: FlowFrame) -> None:
+    def prepare(self, frame: FlowFrame) -> str:
         cols = frame.columns
         duration = (cols["last_ts_ns"] - cols["first_ts_ns"]) / 1e9
         cells = {name: cols[name] for _, name, _ in TABLE_LAYOUT if name in cols}
@@ -106,11 +124,16 @@ class TableWriter:
         cells["first_ts"] = np.char.mod("%.6f", cols["first_ts"])
         cells["midstream"] = np.where(cols["midstream"], "yes", "")
         texts = [np.asarray(cells[name]).astype(str) for _, name, _ in TABLE_LAYOUT]
-        for row in zip(*texts, strict=True):
-            self._line(list(row))
+        return "".join(_line(list(row)) for row in zip(*texts, strict=True))
 
-    def close(self) -> None:
-        self.stream.flush()
+
+LEFT_ALIGNED = ("client", "server", "community_id", "proto", "outcome", "conn_state")
+
+
+def _line(cells: list[str]) -> str:
+    parts = [cell.ljust(width) if name in LEFT_ALIGNED else cell.rjust(width)
+             for cell, (_, name, width) in zip(cells, TABLE_LAYOUT, strict=True)]
+    return " ".join(parts).rstrip() + "\n"
 
 
 # Text columns of a few distinct values; a dictionary on the others (addresses, Community
@@ -119,7 +142,7 @@ class TableWriter:
 PARQUET_DICTIONARY_COLUMNS = ["proto", "outcome", "conn_state", "tunnel"]
 
 
-class ParquetWriter:
+class ParquetWriter(FlowWriter):
     def __init__(self, stream: IO[bytes], header: bool = True) -> None:
         import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
@@ -128,9 +151,13 @@ class ParquetWriter:
         self.writer = pq.ParquetWriter(stream, self.schema, compression="zstd",
                                         use_dictionary=PARQUET_DICTIONARY_COLUMNS)
 
-    def write(self, frame: FlowFrame) -> None:
-        if len(frame):
-            self.writer.write_table(frame.to_arrow(extras=False))
+    def prepare(self, frame: FlowFrame) -> Any:
+        """The frame as an Arrow table (None when it has no flows)."""
+        return frame.to_arrow(extras=False) if len(frame) else None
+
+    def emit(self, prepared: Any) -> None:
+        if prepared is not None:
+            self.writer.write_table(prepared)
 
     def close(self) -> None:
         self.writer.close()

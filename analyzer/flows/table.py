@@ -63,7 +63,7 @@ def flows_from_batches(
     A FlowFrame is yielded whenever at least `flush_every` flows have finished, and once
     at the end with the rest (empty frames are skipped). If the batch source raises an
     input error (a broken capture), the flows read so far are yielded first."""
-    return _frames(_raw_flows(batches, FlowTable.update, timeouts, flush_every))
+    return frames_from_raw(_raw_flows(batches, FlowTable.update, timeouts, flush_every))
 
 
 def flows_from_records(
@@ -72,10 +72,11 @@ def flows_from_records(
     flush_every: int = FLUSH_EVERY,
 ) -> Iterator[FlowFrame]:
     """flows_from_batches for batches of packet records (analyzer.capture.records)."""
-    return _frames(_raw_flows(records, FlowTable.update_records, timeouts, flush_every))
+    return frames_from_raw(_raw_flows(records, FlowTable.update_records, timeouts, flush_every))
 
 
-def _frames(raw_batches: Iterable[dict[str, np.ndarray]]) -> Iterator[FlowFrame]:
+def frames_from_raw(raw_batches: Iterable[dict[str, np.ndarray]]) -> Iterator[FlowFrame]:
+    """A FlowFrame for each batch of raw finished-flow columns."""
     return (FlowFrame(build_columns(raw)) for raw in raw_batches)
 
 
@@ -115,8 +116,8 @@ def iter_flow_batches(
 
     One capture is read as packet records straight into the flow table (the fast path);
     several are read as packet columns and merged by time first."""
-    return _frames(iter_raw_flow_batches(sources, timeouts, stats, batch_size, flush_every,
-                                     on_packets))
+    return frames_from_raw(iter_raw_flow_batches(sources, timeouts, stats, batch_size,
+                                                 flush_every, on_packets))
 
 
 def iter_raw_flow_batches(sources: Sources, timeouts: Timeouts | None = None,
