@@ -39,20 +39,23 @@ cdef inline uint64_t load64(const uint8_t *p) noexcept nogil:
     return v
 
 
-cdef inline uint64_t key_hash(const uint8_t *a, const uint8_t *b, uint16_t port_a,
-                              uint16_t port_b, uint8_t proto, int32_t vlan,
-                              int32_t vlan_inner, uint8_t tunnel) noexcept nogil:
-    """Three independent 128-bit multiplies (wyhash's mum) and one to finish: ~20
-    instructions for the 44-byte key, and every key bit reaches the high 32 bits that
-    pick the index slot."""
+cdef inline uint32_t load32(const uint8_t *p) noexcept nogil:
+    cdef uint32_t v
+    memcpy(&v, p, 4)
+    return v
+
+
+cdef inline uint64_t key_hash(const uint8_t *a, const uint8_t *b, uint32_t ports,
+                              uint8_t proto, uint8_t tunnel, uint64_t vlans) noexcept nogil:
+    """Three independent 128-bit multiplies (wyhash's mum) and one to finish for the
+    44-byte key (`ports`: port a and port b as one word, `vlans`: both VLAN ids); every
+    key bit reaches the high 32 bits that pick the index slot."""
     cdef uint64_t h = pk_mum(load64(a) ^ <uint64_t>0xA0761D6478BD642F,
                              load64(a + 8) ^ <uint64_t>0xE7037ED1A0B428DB)
     h ^= pk_mum(load64(b) ^ <uint64_t>0x8EBC6AF09C88C6E3,
                 load64(b + 8) ^ <uint64_t>0x589965CC75374CC3)
-    h ^= pk_mum(((<uint64_t>port_a << 48) | (<uint64_t>port_b << 32)
-                 | (<uint64_t>proto << 8) | tunnel) ^ <uint64_t>0x1D8E4E27C47D124F,
-                ((<uint64_t><uint32_t>vlan << 32) | <uint32_t>vlan_inner)
-                ^ <uint64_t>0x9E3779B97F4A7C15)
+    h ^= pk_mum((ports | (<uint64_t>proto << 32) | (<uint64_t>tunnel << 40))
+                ^ <uint64_t>0x1D8E4E27C47D124F, vlans ^ <uint64_t>0x9E3779B97F4A7C15)
     return pk_mum(h ^ <uint64_t>0xA0761D6478BD642F, <uint64_t>0xE7037ED1A0B428DB)
 
 
@@ -74,7 +77,8 @@ cdef inline bint src_is_a(const uint8_t *src, const uint8_t *dst,
 cdef inline void classify_record(ds_packet_record *p) noexcept nogil:
     """Set p.kind and, for a flow packet or an ICMP error quoting one, p.key_hash."""
     cdef uint8_t kind
-    cdef bint sa
+    cdef uint32_t ports
+    cdef uint64_t vlans
     p.kind = PK_SKIP
     if p.status != 0 or p.wire_family == 0:
         return
@@ -86,12 +90,13 @@ cdef inline void classify_record(ds_packet_record *p) noexcept nogil:
         kind = PK_FLOW_SRC_A
     else:
         return                       # a later fragment (ports unknown)
-    sa = src_is_a(p.src, p.dst, p.sport, p.dport)
-    if sa:
+    # the record's sport and dport as one word, both VLAN ids as another (packet_record.h)
+    ports = load32(<const uint8_t *>&p.sport)
+    vlans = load64(<const uint8_t *>&p.vlan)
+    if src_is_a(p.src, p.dst, p.sport, p.dport):
         p.kind = kind
-        p.key_hash = key_hash(p.src, p.dst, p.sport, p.dport, p.key_proto, p.vlan,
-                              p.vlan_inner, p.tunnel)
+        p.key_hash = key_hash(p.src, p.dst, ports, p.key_proto, p.tunnel, vlans)
     else:
         p.kind = kind + 1
-        p.key_hash = key_hash(p.dst, p.src, p.dport, p.sport, p.key_proto, p.vlan,
-                              p.vlan_inner, p.tunnel)
+        p.key_hash = key_hash(p.dst, p.src, (ports >> 16) | (ports << 16), p.key_proto,
+                              p.tunnel, vlans)

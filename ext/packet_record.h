@@ -47,6 +47,11 @@ typedef struct {
 
 _Static_assert(sizeof(ds_packet_record) == 96, "packet record is 96 bytes");
 _Static_assert(offsetof(ds_packet_record, wirelen) == 64, "packet record layout");
+_Static_assert(offsetof(ds_packet_record, dport) == offsetof(ds_packet_record, sport) + 2,
+               "sport and dport are read as one word");
+_Static_assert(offsetof(ds_packet_record, vlan_inner) == offsetof(ds_packet_record, vlan) + 4,
+               "both VLAN ids are read as one word");
+_Static_assert(offsetof(ds_packet_record, tcp_flags) == 76, "packet record layout");
 _Static_assert(offsetof(ds_packet_record, quoted) == 83, "packet record layout");
 _Static_assert(offsetof(ds_packet_record, key_hash) == 88, "packet record layout");
 

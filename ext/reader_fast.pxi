@@ -76,12 +76,14 @@ cdef inline bint fast_ipv6(const uint8_t* d, uint32_t cap, uint32_t wire,
 
 cdef inline bint fast_record(const uint8_t* p, uint32_t cap, uint32_t wire,
                              uint32_t linktype, ds_packet_record* r) noexcept nogil:
-    """The record of an Ethernet frame on the fast path (ts_ns, iface, linktype, caplen
-    and wirelen are the caller's), or False with the record's contents undefined."""
+    """The record of an Ethernet frame on the fast path (ts_ns, linktype, caplen and
+    wirelen are the caller's; every other field is written here), or False with the
+    record's contents undefined."""
     cdef uint32_t et, off = 14
     if linktype != FAST_ETHERNET or cap < 18:
         return False
-    memset(r, 0, sizeof(ds_packet_record))
+    memset(&r.tcp_flags, 0, 12)     # tcp_flags .. pad: bytes 76-87 (packet_record.h)
+    r.iface = 0
     r.vlan = -1
     r.vlan_inner = -1
     et = be16(p + 12)

@@ -58,7 +58,7 @@ cdef inline void pcap_row(State* s, Cols* c, Py_ssize_t row, const uint8_t* fram
             r.linktype = <uint16_t>linktype
             r.caplen = caplen
             r.wirelen = wirelen
-            tally_record(<Tally*>c.tally, r)
+            tally_fast(<Tally*>c.tally, r)
             return
     reset_packet(&k)
     k.r.ts_ns = ts

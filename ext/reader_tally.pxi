@@ -23,6 +23,7 @@ cdef struct Tally:
     uint16_t* seen              # link types counted since the last take, in order
     uint32_t n_seen
     uint32_t last_linktype      # a cache: most packets repeat the previous link type
+    uint64_t fast[2][2]         # fast-path packets by [IPv6][UDP] (folded in at take)
 
 
 cdef int tally_init(Tally* t) noexcept nogil:
@@ -46,7 +47,16 @@ cdef inline void tally_reset_times(Tally* t) noexcept nogil:
     t.last_ts = INT64_MIN
 
 
-cdef inline void tally_record(Tally* t, const ds_packet_record* r) noexcept nogil:
+cdef inline void tally_linktype(Tally* t, uint16_t linktype, uint64_t packets) noexcept nogil:
+    if linktype != t.last_linktype:
+        t.last_linktype = linktype
+        if t.linktype[linktype] == 0 and t.skipped[linktype] == 0:
+            t.seen[t.n_seen] = linktype
+            t.n_seen += 1
+    t.linktype[linktype] += packets
+
+
+cdef inline void tally_times(Tally* t, const ds_packet_record* r) noexcept nogil:
     if r.ts_ns < t.first_ts:
         t.first_ts = r.ts_ns
     if r.ts_ns > t.last_ts:
@@ -54,30 +64,55 @@ cdef inline void tally_record(Tally* t, const ds_packet_record* r) noexcept nogi
     t.packets += 1
     t.wire_bytes += r.wirelen
     t.cap_bytes += r.caplen
+
+
+cdef inline void tally_record(Tally* t, const ds_packet_record* r) noexcept nogil:
+    tally_times(t, r)
     t.fragments += r.frag != 0
     t.status[r.status] += 1
     t.family[r.wire_family] += 1
     t.proto[r.proto] += r.wire_family != 0
     t.tunnel[r.tunnel] += 1
-    if r.linktype != t.last_linktype:
-        t.last_linktype = r.linktype
-        if t.linktype[r.linktype] == 0 and t.skipped[r.linktype] == 0:
-            t.seen[t.n_seen] = r.linktype
-            t.n_seen += 1
-    t.linktype[r.linktype] += 1
+    tally_linktype(t, r.linktype, 1)
     if r.status == ST_LINKTYPE_SKIPPED:
         t.skipped[r.linktype] += 1
+
+
+cdef inline void tally_fast(Tally* t, const ds_packet_record* r) noexcept nogil:
+    """tally_record for a record of the fast path (reader_fast.pxi), whose link type is
+    the file's, status ok, no tunnel, no fragment, TCP or UDP over IPv4 or IPv6: what
+    varies is counted here, the rest by tally_fold."""
+    tally_times(t, r)
+    t.fast[r.wire_family == 6][r.proto == 17] += 1
+
+
+cdef void tally_fold(Tally* t, uint16_t linktype) noexcept nogil:
+    """The fast-path packets into the counts tally_record keeps (at take time)."""
+    cdef uint64_t n = t.fast[0][0] + t.fast[0][1] + t.fast[1][0] + t.fast[1][1]
+    cdef int v6, udp
+    if n == 0:
+        return
+    for v6 in range(2):
+        for udp in range(2):
+            t.family[6 if v6 else 4] += t.fast[v6][udp]
+            t.proto[17 if udp else 6] += t.fast[v6][udp]
+    t.status[<int>ST_OK] += n
+    t.tunnel[<int>TUN_NONE] += n
+    tally_linktype(t, linktype, n)
+    memset(t.fast, 0, sizeof(t.fast))
 
 
 cdef dict nonzero(const uint64_t* counts, int n):
     return {i: counts[i] for i in range(n) if counts[i]}
 
 
-cdef dict tally_take(Tally* t):
-    """The counts since the last take (CaptureStats.add_tally keys), then zero them."""
+cdef dict tally_take(Tally* t, uint16_t fast_linktype):
+    """The counts since the last take (CaptureStats.add_tally keys), then zero them;
+    the fast path's packets were of link type `fast_linktype`."""
     cdef uint32_t i
     cdef uint16_t lt
     cdef dict linktypes = {}, skipped = {}
+    tally_fold(t, fast_linktype)
     for i in range(t.n_seen):
         lt = t.seen[i]
         if t.linktype[lt]:
