@@ -84,12 +84,13 @@ def join_columns(parts: Sequence[MutableMapping[str, np.ndarray]],
     """The rows of all `parts` in sequence (then taken at `rows`, when given). When every
     part is a FlowColumns with the same hidden inputs, a `derived` column that some part
     has not made stays pending; otherwise every column is made in every part and joined."""
-    lazy = _same_inputs(parts)
-    inputs = {name: _join([made_inputs(p)[name] for p in parts], rows)
-              for name in (made_inputs(parts[0]) if lazy else ())}
+    made = [made_columns(p) for p in parts]
+    hidden = [made_inputs(p) for p in parts]
+    lazy = all(isinstance(p, FlowColumns) for p in parts) and len({tuple(h) for h in hidden}) == 1
+    inputs = {name: _join([h[name] for h in hidden], rows) for name in hidden[0]} if lazy else {}
     arrays: dict[str, np.ndarray] = {}
     for name in parts[0]:
-        if lazy and name in derived and not all(name in made_columns(p) for p in parts):
+        if lazy and name in derived and not all(name in m for m in made):
             continue
         arrays[name] = _join([p[name] for p in parts], rows)
     return FlowColumns(arrays, derived if lazy else {}, order, inputs)
@@ -98,11 +99,6 @@ def join_columns(parts: Sequence[MutableMapping[str, np.ndarray]],
 def made_inputs(columns: MutableMapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The hidden inputs of a FlowColumns ({} for a plain dict)."""
     return columns.inputs() if isinstance(columns, FlowColumns) else {}
-
-
-def _same_inputs(parts: Sequence[MutableMapping[str, np.ndarray]]) -> bool:
-    names = {tuple(made_inputs(p)) for p in parts}
-    return all(isinstance(p, FlowColumns) for p in parts) and len(names) == 1
 
 
 def _join(arrays: list[np.ndarray], rows: np.ndarray | None) -> np.ndarray:
