@@ -218,7 +218,7 @@ cdef class Parser:
         (records mode only; CaptureStats.add_tally takes it)."""
         if not self.tally_ready:
             raise RuntimeError("take_tally() needs bind_records()")
-        return tally_take(&self.tally, <uint16_t>self.s.ifaces[0].linktype)
+        return tally_take(&self.tally)
 
     def resync(self, const uint8_t[::1] window, Py_ssize_t pos) -> int:
         """The first offset >= pos in window where records plausibly resume, or -1."""

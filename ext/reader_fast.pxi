@@ -76,14 +76,13 @@ cdef inline bint fast_ipv6(const uint8_t* d, uint32_t cap, uint32_t wire,
 
 cdef inline bint fast_record(const uint8_t* p, uint32_t cap, uint32_t wire,
                              uint32_t linktype, ds_packet_record* r) noexcept nogil:
-    """The record of an Ethernet frame on the fast path (ts_ns, linktype, caplen and
-    wirelen are the caller's; every other field is written here), or False with the
-    record's contents undefined."""
+    """The record of an Ethernet frame on the fast path (ts_ns, iface, linktype, caplen
+    and wirelen are the caller's; every other field is written here), or False with
+    the record's contents undefined."""
     cdef uint32_t et, off = 14
     if linktype != FAST_ETHERNET or cap < 18:
         return False
     memset(&r.tcp_flags, 0, 12)     # tcp_flags .. pad: bytes 76-87 (packet_record.h)
-    r.iface = 0
     r.vlan = -1
     r.vlan_inner = -1
     et = be16(p + 12)
@@ -104,3 +103,31 @@ cdef inline bint fast_record(const uint8_t* p, uint32_t cap, uint32_t wire,
     r.key_proto = r.proto
     classify_record(r)
     return True
+
+
+cdef inline void decode_row(State* s, Cols* c, Py_ssize_t row, const uint8_t* frame,
+                            uint32_t caplen, uint32_t wirelen, uint32_t linktype,
+                            uint32_t iface, int64_t ts, int64_t offset) noexcept nogil:
+    """One frame into row `row`: straight into its packet record when the fast path
+    takes it, else through the general decoders."""
+    cdef Pkt k
+    cdef ds_packet_record* r
+    if c.records != NULL and not s.general_only:
+        r = c.records + row
+        if fast_record(frame, caplen, wirelen, linktype, r):
+            r.ts_ns = ts
+            r.iface = iface
+            r.linktype = <uint16_t>linktype
+            r.caplen = caplen
+            r.wirelen = wirelen
+            tally_fast(<Tally*>c.tally, r)
+            return
+    reset_packet(&k)
+    k.r.ts_ns = ts
+    k.offset = offset
+    k.r.iface = iface
+    k.r.linktype = <uint16_t>linktype
+    k.r.caplen = caplen
+    k.r.wirelen = wirelen
+    decode_packet(frame, caplen, wirelen, linktype, &k, s.frags)
+    store_row(c, row, &k)

@@ -44,32 +44,6 @@ cdef int pcap_file_header(State* s, const uint8_t* buf, size_t pos, size_t end,
     return R_END
 
 
-cdef inline void pcap_row(State* s, Cols* c, Py_ssize_t row, const uint8_t* frame,
-                          uint32_t caplen, uint32_t wirelen, uint32_t linktype, int64_t ts,
-                          int64_t offset) noexcept nogil:
-    """One record's frame into row `row`: straight into its packet record when the fast
-    path takes it (reader_fast.pxi), else through the general decoders."""
-    cdef Pkt k
-    cdef ds_packet_record* r
-    if c.records != NULL and not s.general_only:
-        r = c.records + row
-        if fast_record(frame, caplen, wirelen, linktype, r):
-            r.ts_ns = ts
-            r.linktype = <uint16_t>linktype
-            r.caplen = caplen
-            r.wirelen = wirelen
-            tally_fast(<Tally*>c.tally, r)
-            return
-    reset_packet(&k)
-    k.r.ts_ns = ts
-    k.offset = offset
-    k.r.linktype = <uint16_t>linktype
-    k.r.caplen = caplen
-    k.r.wirelen = wirelen
-    decode_packet(frame, caplen, wirelen, linktype, &k, s.frags)
-    store_row(c, row, &k)
-
-
 cdef int run_pcap(State* s, const uint8_t* buf, size_t* ppos, size_t end, int64_t base,
                   Cols* c, Py_ssize_t* prow, Py_ssize_t limit) noexcept nogil:
     """Records from *ppos into rows from *prow until the batch is full or the bytes end."""
@@ -96,8 +70,8 @@ cdef int run_pcap(State* s, const uint8_t* buf, size_t* ppos, size_t end, int64_
         if end - pos > 4096:
             ds_prefetch(buf + pos + 4096)
         ts = <int64_t>ld32(buf + pos, big) * 1000000000 + <int64_t>ld32(buf + pos + 4, big) * frac_ns
-        pcap_row(s, c, row, buf + pos + 16, caplen, ld32(buf + pos + 12, big), linktype, ts,
-                 base + <int64_t>pos)
+        decode_row(s, c, row, buf + pos + 16, caplen, ld32(buf + pos + 12, big), linktype, 0,
+                   ts, base + <int64_t>pos)
         row += 1
         pos += 16 + caplen
     if row > prow[0]:

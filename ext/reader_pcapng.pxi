@@ -157,28 +157,30 @@ cdef int pcapng_interface(State* s, const uint8_t* block, uint32_t blen, size_t 
 
 cdef void pcapng_packet(State* s, uint32_t iface, uint64_t ts, bint has_ts,
                         const uint8_t* data, uint32_t caplen, uint32_t wirelen,
-                        int64_t offset, Pkt* k) noexcept nogil:
-    """Decode one packet of interface `iface` (timestamp in its units)."""
+                        int64_t offset, Cols* c, Py_ssize_t row) noexcept nogil:
+    """Decode one packet of interface `iface` (timestamp in its units) into row `row`."""
     cdef const Iface* f
-    reset_packet(k)
-    k.offset = offset
-    k.r.iface = iface
-    k.r.caplen = caplen
-    k.r.wirelen = wirelen
+    cdef Pkt k
     if iface >= s.n_ifaces:
+        reset_packet(&k)
+        k.offset = offset
+        k.r.iface = iface
+        k.r.caplen = caplen
+        k.r.wirelen = wirelen
         k.r.ts_ns = s.last_ts
         k.r.status = ST_BAD_INTERFACE
+        store_row(c, row, &k)
         return
     f = &s.ifaces[iface]
-    k.r.ts_ns = iface_ts_ns(f, ts) if has_ts else s.last_ts
-    s.last_ts = k.r.ts_ns
-    k.r.linktype = <uint16_t>f.linktype
-    decode_packet(data, caplen, wirelen, f.linktype, k, s.frags)
+    if has_ts:
+        s.last_ts = iface_ts_ns(f, ts)
+    decode_row(s, c, row, data, caplen, wirelen, f.linktype, iface, s.last_ts, offset)
 
 
 cdef int pcapng_packet_block(State* s, uint32_t btype, const uint8_t* block, uint32_t blen,
-                             size_t pos, int64_t base, Pkt* k) noexcept nogil:
-    """EPB, PB (same layout, 16-bit interface id) or SPB into k; R_END when done."""
+                             size_t pos, int64_t base, Cols* c, Py_ssize_t row) noexcept nogil:
+    """EPB, PB (same layout, 16-bit interface id) or SPB into row `row`; R_END when
+    done."""
     cdef int big = s.big
     cdef uint32_t iface, caplen, wirelen, room
     cdef uint64_t ts
@@ -190,7 +192,7 @@ cdef int pcapng_packet_block(State* s, uint32_t btype, const uint8_t* block, uin
         caplen = wirelen if wirelen < room else room
         if s.n_ifaces > 0 and s.ifaces[0].snaplen and caplen > s.ifaces[0].snaplen:
             caplen = s.ifaces[0].snaplen
-        pcapng_packet(s, 0, 0, False, block + 12, caplen, wirelen, base + <int64_t>pos, k)
+        pcapng_packet(s, 0, 0, False, block + 12, caplen, wirelen, base + <int64_t>pos, c, row)
         return R_END
     if blen < 32:
         return fail(s, E_BLOCK_TOO_SHORT, pos, base, btype, blen)
@@ -200,7 +202,8 @@ cdef int pcapng_packet_block(State* s, uint32_t btype, const uint8_t* block, uin
     wirelen = ld32(block + 24, big)
     if caplen > blen - 32:
         return fail(s, E_PACKET_LENGTH, pos, base, caplen, blen - 32)
-    pcapng_packet(s, iface, ts, True, block + 28, caplen, wirelen, base + <int64_t>pos, k)
+    pcapng_packet(s, iface, ts, True, block + 28, caplen, wirelen, base + <int64_t>pos, c,
+                  row)
     return R_END
 
 
@@ -211,7 +214,6 @@ cdef int run_pcapng(State* s, const uint8_t* buf, size_t* ppos, size_t end, int6
     cdef Py_ssize_t row = prow[0]
     cdef int result = R_BATCH_FULL
     cdef uint32_t btype, blen
-    cdef Pkt k
     while row < limit:
         if end - pos < 12:
             result = R_END if pos == end else R_NEED_MORE
@@ -236,10 +238,9 @@ cdef int run_pcapng(State* s, const uint8_t* buf, size_t* ppos, size_t end, int6
         if end - pos > 4096:
             ds_prefetch(buf + pos + 4096)
         if btype == BT_EPB or btype == BT_SPB or btype == BT_PB:
-            result = pcapng_packet_block(s, btype, buf + pos, blen, pos, base, &k)
+            result = pcapng_packet_block(s, btype, buf + pos, blen, pos, base, c, row)
             if result != R_END:
                 break
-            store_row(c, row, &k)
             row += 1
         elif btype == BT_IDB:
             result = pcapng_interface(s, buf + pos, blen, pos, base)

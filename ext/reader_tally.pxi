@@ -79,14 +79,15 @@ cdef inline void tally_record(Tally* t, const ds_packet_record* r) noexcept nogi
 
 
 cdef inline void tally_fast(Tally* t, const ds_packet_record* r) noexcept nogil:
-    """tally_record for a record of the fast path (reader_fast.pxi), whose link type is
-    the file's, status ok, no tunnel, no fragment, TCP or UDP over IPv4 or IPv6: what
-    varies is counted here, the rest by tally_fold."""
+    """tally_record for a record of the fast path (reader_fast.pxi): status ok, no
+    tunnel, no fragment, TCP or UDP over IPv4 or IPv6; what varies is counted here, the
+    rest by tally_fold."""
     tally_times(t, r)
+    tally_linktype(t, r.linktype, 1)
     t.fast[r.wire_family == 6][r.proto == 17] += 1
 
 
-cdef void tally_fold(Tally* t, uint16_t linktype) noexcept nogil:
+cdef void tally_fold(Tally* t) noexcept nogil:
     """The fast-path packets into the counts tally_record keeps (at take time)."""
     cdef uint64_t n = t.fast[0][0] + t.fast[0][1] + t.fast[1][0] + t.fast[1][1]
     cdef int v6, udp
@@ -98,7 +99,6 @@ cdef void tally_fold(Tally* t, uint16_t linktype) noexcept nogil:
             t.proto[17 if udp else 6] += t.fast[v6][udp]
     t.status[<int>ST_OK] += n
     t.tunnel[<int>TUN_NONE] += n
-    tally_linktype(t, linktype, n)
     memset(t.fast, 0, sizeof(t.fast))
 
 
@@ -106,13 +106,12 @@ cdef dict nonzero(const uint64_t* counts, int n):
     return {i: counts[i] for i in range(n) if counts[i]}
 
 
-cdef dict tally_take(Tally* t, uint16_t fast_linktype):
-    """The counts since the last take (CaptureStats.add_tally keys), then zero them;
-    the fast path's packets were of link type `fast_linktype`."""
+cdef dict tally_take(Tally* t):
+    """The counts since the last take (CaptureStats.add_tally keys), then zero them."""
     cdef uint32_t i
     cdef uint16_t lt
     cdef dict linktypes = {}, skipped = {}
-    tally_fold(t, fast_linktype)
+    tally_fold(t)
     for i in range(t.n_seen):
         lt = t.seen[i]
         if t.linktype[lt]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from reader_oracles import eth
+from reader_oracles import epb, eth, idb, shb, spb
 from scapy.layers.inet import ICMP, IP, TCP, UDP, IPerror, UDPerror
 from scapy.layers.inet6 import IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrFragment
 from scapy.layers.l2 import Dot1AD, Dot1Q
@@ -133,3 +133,21 @@ def write(path: Path, frames: list[bytes], snaplen: int) -> Path:
 def test_edge_frames_are_the_same_either_way(tmp_path: Path, snaplen: int) -> None:
     frames = edge_frames()
     assert assert_same_records(write(tmp_path / "edges.pcap", frames, snaplen)) == len(frames)
+
+
+@pytest.mark.parametrize("endian", ["<", ">"])
+def test_pcapng_edge_frames_are_the_same_either_way(tmp_path: Path, endian: str) -> None:
+    """pcapng: Ethernet interfaces 0 and 2 around a raw-IP interface 1, enhanced and
+    simple packet blocks, cut frames, a block naming an interface that does not exist."""
+    frames = edge_frames()
+    blocks = [shb(endian), idb(endian, 1), idb(endian, 101), idb(endian, 1, snaplen=54)]
+    for i, frame in enumerate(frames):
+        blocks.append(epb(endian, i % 3, 1_700_000_000_000_000 + i, frame[:40 + i % 30],
+                          len(frame)))
+        blocks.append(epb(endian, 0, 1_700_000_000_000_000 + i, frame))
+        blocks.append(epb(endian, 1, 1_700_000_000_000_000 + i, frame[14:]))
+        blocks.append(spb(endian, frame))
+    blocks.append(epb(endian, 7, 1_700_000_000_000_999, frames[0]))
+    path = tmp_path / "edges.pcapng"
+    path.write_bytes(b"".join(blocks))
+    assert assert_same_records(path) == 4 * len(frames) + 1
