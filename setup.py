@@ -33,7 +33,7 @@ extensions = [
         [str(pyx)],
         include_dirs=[numpy.get_include(), "ext"],
         define_macros=macros,
-        extra_compile_args=["-O0", "-g"] if DEBUG else ["-O3"],
+        extra_compile_args=["-O0", "-g"] if DEBUG else ["-O3", "--param=max-inline-insns-single=1000"],
     )
     for pyx in sorted(Path("ext").glob("*.pyx"))
 ]

@@ -101,6 +101,30 @@ SENT_BITS = {
 }
 
 
+cdef uint8_t TCP_SENT[256]     # S_* bits of a TCP segment without payload, by flag byte
+
+
+cdef uint8_t tcp_sent_bits(uint8_t fl) noexcept nogil:
+    """What a segment with flags `fl` (and no payload) tells of its sender: a pure SYN,
+    a SYN-ACK, a bare ACK (Zeek history 'A'), a FIN, a RST."""
+    cdef uint8_t bits = 0
+    if fl & TH_SYN and not fl & TH_ACK:
+        bits |= S_SYN
+    elif fl & TH_SYN:
+        bits |= S_SYNACK
+    elif fl & TH_ACK and not fl & (TH_FIN | TH_RST):
+        bits |= S_PURE_ACK
+    if fl & TH_FIN:
+        bits |= S_FIN
+    if fl & TH_RST:
+        bits |= S_RST
+    return bits
+
+
+for _flags in range(256):
+    TCP_SENT[_flags] = tcp_sent_bits(_flags)
+
+
 cdef inline bint is_port_unreachable(uint8_t family, uint8_t icmp_type,
                                      uint8_t icmp_code) noexcept nogil:
     if family == 4:
@@ -367,7 +391,8 @@ cdef class FlowTable:
 
     cdef inline int flow_packet(self, const ds_packet_record *p, bint src_a) noexcept nogil:
         cdef uint8_t fl = p.tcp_flags
-        cdef bint pure_syn = p.proto == PROTO_TCP and fl & TH_SYN and not fl & TH_ACK
+        cdef bint tcp = p.proto == PROTO_TCP
+        cdef uint8_t bits = TCP_SENT[fl] if tcp else 0    # S_* bits of this packet
         cdef int64_t ts = p.ts_ns
         cdef int64_t found = self.find(p, src_a)
         cdef uint32_t rid
@@ -375,7 +400,7 @@ cdef class FlowTable:
         cdef int role
         if found >= 0:
             r = &self.recs[found]
-            if ts - r.last_ts > self.timeout_of(r) or (pure_syn and r.flags & F_CLOSED):
+            if ts - r.last_ts > self.timeout_of(r) or (bits & S_SYN and r.flags & F_CLOSED):
                 if self.finish(<uint32_t>found) != FT_OK:
                     return FT_NOMEM
                 found = -1
@@ -394,31 +419,20 @@ cdef class FlowTable:
         r.ip_bytes[role] += p.ip_len
         r.payload_bytes[role] += p.payload_len
         if p.payload_len:
-            r.sent[role] |= S_DATA
-        if r.proto == PROTO_TCP:
-            self.tcp_state(r, role, fl, pure_syn, p.payload_len != 0)
+            bits = (bits & ~S_PURE_ACK) | S_DATA
+        if tcp:
+            if bits & S_SYN:
+                if r.packets[role] == 1:
+                    bits |= S_FIRST_SYN
+                r.syn_count += role == 0
+            r.tcp_flags[role] |= fl
+            r.sent[role] |= bits
+            if fl & TH_RST or (r.sent[0] & r.sent[1] & S_FIN):
+                r.flags |= F_CLOSED
+        else:
+            r.sent[role] |= bits
         self.deadline[rid] = r.last_ts + self.timeout_of(r)
         return FT_OK
-
-    cdef inline void tcp_state(self, FlowRec *r, int role, uint8_t fl, bint pure_syn,
-                               bint has_payload) noexcept nogil:
-        if r.packets[role] == 1 and pure_syn:
-            r.sent[role] |= S_FIRST_SYN
-        r.tcp_flags[role] |= fl
-        if pure_syn:
-            r.sent[role] |= S_SYN
-            if role == 0:
-                r.syn_count += 1
-        elif fl & TH_SYN:
-            r.sent[role] |= S_SYNACK
-        elif fl & TH_ACK and not (fl & (TH_FIN | TH_RST) or has_payload):
-            r.sent[role] |= S_PURE_ACK
-        if fl & TH_FIN:
-            r.sent[role] |= S_FIN
-        if fl & TH_RST:
-            r.sent[role] |= S_RST
-        if fl & TH_RST or (r.sent[0] & S_FIN and r.sent[1] & S_FIN):
-            r.flags |= F_CLOSED
 
     cdef void icmp_error(self, const ds_packet_record *p, bint src_a) noexcept nogil:
         """Attribute an ICMP port unreachable to the UDP flow of the datagram it quotes."""
