@@ -21,9 +21,8 @@ from typing import Any, Final
 import numpy as np
 
 from analyzer import _reader
-from analyzer.capture import readahead
 from analyzer.capture.reader import SourceReader
-from analyzer.capture.source import CaptureInput, open_capture
+from analyzer.capture.source import open_capture
 from analyzer.capture.stats import CaptureStats
 
 # name -> (numpy type, byte offset), as laid out in ext/packet_record.h
@@ -67,20 +66,15 @@ RECORD_BATCH: Final = 16384  # 1.5 MB of records: the batch stays in the L2 cach
 
 
 class RecordSink:
-    """Arrays of packet records, reused in turn: batch i is written into array
-    i mod `arrays`."""
+    """One array of packet records, reused for every batch."""
 
-    def __init__(self, batch_size: int, arrays: int = 1) -> None:
-        if batch_size < 1 or arrays < 1:
-            raise ValueError("batch_size and arrays must be at least 1")
-        self.ring = [np.empty(batch_size, dtype=PACKET_RECORD_DTYPE) for _ in range(arrays)]
-        self.turn = 0
-        self.records = self.ring[0]
+    def __init__(self, batch_size: int) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self.records = np.empty(batch_size, dtype=PACKET_RECORD_DTYPE)
         self.parser: _reader.Parser | None = None
 
     def bind(self, parser: _reader.Parser) -> None:
-        self.records = self.ring[self.turn % len(self.ring)]
-        self.turn += 1
         parser.bind_records(self.records)
         self.parser = parser
 
@@ -101,15 +95,11 @@ def read_records(
     resync: bool = False,
     stats: CaptureStats | None = None,
     byte_range: tuple[int, int] | None = None,
-    read_ahead: bool = False,
 ) -> Generator[np.ndarray, None, None]:
     """Packet records of one capture (a path or `-`), batch by batch, counted in `stats`
-    as read_batches counts them. Batches reuse their arrays: a batch is valid until the
-    next one is requested. Errors and warnings as read_batches, with the file's byte
-    offsets.
-
-    `read_ahead`: decode in a thread, one batch ahead of the caller (analyzer.capture
-    .readahead), so that the caller's own nogil work on a batch runs on another core.
+    as read_batches counts them. Every batch is the same reused array: it is valid
+    until the next one is requested. Errors and warnings as read_batches, with the
+    file's byte offsets.
 
     `byte_range` (start, end): only the records starting at byte offsets in [start, end)
     of an uncompressed classic pcap file, read with its file header's byte order, time
@@ -124,16 +114,7 @@ def read_records(
             capture.close()
             raise
     stats.sources.append(capture.name)
-    if not read_ahead:
-        yield from _counted_records(capture, RecordSink(batch_size), resync, stats)
-        return
-    depth = 1
-    sink = RecordSink(batch_size, arrays=depth + 2)     # see analyzer.capture.readahead
-    yield from readahead.read_ahead(_counted_records(capture, sink, resync, stats), depth)
-
-
-def _counted_records(capture: CaptureInput, sink: RecordSink, resync: bool,
-                     stats: CaptureStats) -> Generator[np.ndarray, None, None]:
+    sink = RecordSink(batch_size)
     with capture:
         for records in SourceReader(capture, sink, resync, stats).batches():
             stats.add_tally(sink.take_tally())
