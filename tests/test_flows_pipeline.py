@@ -5,6 +5,8 @@ DuckDB against tshark's conversation count)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -73,8 +75,9 @@ def test_close_stops_the_producer_early() -> None:
     stage = InBackground(endless(), depth=2)
     assert next(stage) == 0
     stage.close()
+    time.sleep(0.2)
     count = len(made)
-    time.sleep(0.05)
+    time.sleep(0.2)
     assert len(made) == count < 10
     assert list(stage) == []
 
@@ -110,3 +113,15 @@ def test_parquet_read_back_by_duckdb_has_tshark_conversations(tmp_path: Path) ->
     rows = duckdb.connect().execute(f"SELECT {', '.join(names)} FROM '{out}'").fetchall()
     records = [dict(zip(names, row, strict=True)) for row in rows]
     assert flow_directions(records) == tshark_conversations(capture)
+
+
+def test_output_pipe_closed_early_ends_the_command_quietly() -> None:
+    # like `dualstack flows CAPTURE | head -1`: the writer's broken pipe stops all stages
+    with subprocess.Popen([sys.executable, "-m", "analyzer", "flows", str(CAPTURES[0]),
+                           "--format", "jsonl"], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout.readline().startswith(b'{"proto":')
+        proc.stdout.close()
+        assert proc.wait(timeout=60) == 0
+        assert b"Traceback" not in proc.stderr.read()

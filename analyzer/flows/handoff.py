@@ -22,6 +22,9 @@ T = TypeVar("T")
 # Items in flight per stage: enough to ride out a slow step, few enough to keep memory
 # flat (a batch of finished flows is about 1 MB).
 DEPTH = 4
+# How often a producer waiting for room, or a consumer waiting for an item, checks
+# whether the stage was closed.
+POLL_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -47,34 +50,41 @@ class InBackground(Generic[T]):
         end = _End()
         try:
             for item in items:
-                self._queue.put(item)
-                if self._stop.is_set():
+                if not self._offer(item):
                     return
         except BaseException as exc:  # raised again on the consuming thread
             end = _End(exc)
-        self._queue.put(end)
+        self._offer(end)
+
+    def _offer(self, item: T | _End) -> bool:
+        """Queue `item`; False if the consumer stopped listening before there was room."""
+        while not self._stop.is_set():
+            with contextlib.suppress(queue.Full):
+                self._queue.put(item, timeout=POLL_S)
+                return True
+        return False
 
     def __iter__(self) -> Iterator[T]:
         return self
 
     def __next__(self) -> T:
-        if self._ended:
-            raise StopIteration
-        item = self._queue.get()
-        if not isinstance(item, _End):
-            return item
-        self._ended = True
-        self._thread.join()
-        if item.error is not None:
-            raise item.error
+        while not self._ended:  # until the end, or close() from another thread
+            try:
+                item = self._queue.get(timeout=POLL_S)
+            except queue.Empty:
+                continue
+            if not isinstance(item, _End):
+                return item
+            self._ended = True
+            self._thread.join()
+            if item.error is not None:
+                raise item.error
         raise StopIteration
 
     def close(self) -> None:
-        """Stop the producer (after the item it is making) and wait for its thread."""
+        """Stop listening. The producer ends when it next offers an item; its thread is
+        not waited for (it may be in the middle of a long read)."""
         self._stop.set()
-        while self._thread.is_alive():
-            with contextlib.suppress(queue.Empty):
-                self._queue.get(timeout=0.01)
         self._ended = True
 
     def __enter__(self) -> InBackground[T]:
