@@ -3,7 +3,8 @@
 - 10x capture, same concurrency: peak RssAnon of streaming flows (``iter_flow_batches``)
   on ``mem_10x`` within 10 % of ``mem_base``.
 - 1 M concurrent flows: peak RssAnon of streaming flows and of ``read_flows`` (which
-  also holds every finished flow's columns) on ``manyflows``, target < 300 MB.
+  also holds every finished flow's columns) on ``manyflows``, target < 300 MB; the
+  ``read_flows`` peak is of a run without the flow fingerprint (reported beside it).
 - zstd: reader + flows on the zstd copy of ``mixed`` (random payload, as encrypted traffic
   has) at least 0.5x the uncompressed speed.
 - Batch over an archive, 2 workers vs 1: the batch engineer's benchmarks/bench_archive.py
