@@ -108,5 +108,6 @@ def _string_array(pa: Any, arr: np.ndarray) -> Any:
     lengths = np.char.str_len(arr).astype(np.int64)
     offsets = np.zeros(len(arr) + 1, dtype=np.int32)
     np.cumsum(lengths, out=offsets[1:])
-    data = chars[np.arange(width) < lengths[:, None]]
+    # strings that fill the width (Community IDs, names of one length) need no cutting
+    data = chars if offsets[-1] == chars.size else chars[np.arange(width) < lengths[:, None]]
     return pa.StringArray.from_buffers(len(arr), pa.py_buffer(offsets), pa.py_buffer(data))
