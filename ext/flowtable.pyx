@@ -452,13 +452,22 @@ cdef class FlowTable:
         slots and flow records a few packets ahead."""
         cdef Py_ssize_t i, j
         cdef uint8_t k
+        cdef uint64_t slot
+        cdef const char *rec
         for i in range(n):
             j = i + 2 * PREFETCH_DISTANCE
             if j < n and pk[j].kind != PK_SKIP:
                 FT_PREFETCH(&self.slots[(pk[j].key_hash >> 32) & self.mask])
             j = i + PREFETCH_DISTANCE
             if j < n and pk[j].kind != PK_SKIP:
-                self.prefetch_record(self.slots[(pk[j].key_hash >> 32) & self.mask])
+                # the record of the home slot (the likely match), all its cache lines;
+                # written out here: GCC drops a call to a function doing only prefetches
+                slot = self.slots[(pk[j].key_hash >> 32) & self.mask]
+                if slot != 0:
+                    rec = <const char *>&self.recs[rec_of(slot)]
+                    FT_PREFETCH(rec)
+                    FT_PREFETCH(rec + 64)
+                    FT_PREFETCH(rec + sizeof(FlowRec) - 1)
             k = pk[i].kind
             if k == PK_SKIP:
                 self.packets_ignored += 1
@@ -477,15 +486,6 @@ cdef class FlowTable:
                 self.linger_ns, 1000000000):
             return self.sweep()
         return FT_OK
-
-    cdef inline void prefetch_record(self, uint64_t slot) noexcept nogil:
-        """Prefetch the record of a home slot (the likely match), all its cache lines."""
-        cdef const char *r
-        if slot != 0:
-            r = <const char *>&self.recs[rec_of(slot)]
-            FT_PREFETCH(r)
-            FT_PREFETCH(r + 64)
-            FT_PREFETCH(r + sizeof(FlowRec) - 1)
 
     cdef int enter(self) except -1:
         """The GIL is released while a batch is processed: refuse a second thread."""

@@ -39,46 +39,61 @@ cdef inline uint64_t load64(const uint8_t *p) noexcept nogil:
     return v
 
 
-cdef inline uint32_t load32(const uint8_t *p) noexcept nogil:
-    cdef uint32_t v
-    memcpy(&v, p, 4)
-    return v
-
-
-cdef inline uint64_t key_hash(const uint8_t *a, const uint8_t *b, uint32_t ports,
-                              uint8_t proto, uint8_t tunnel, uint64_t vlans) noexcept nogil:
+cdef inline uint64_t key_hash(uint64_t a0, uint64_t a1, uint64_t b0, uint64_t b1,
+                              uint32_t ports, uint8_t proto, uint8_t tunnel,
+                              uint64_t vlans) noexcept nogil:
     """Three independent 128-bit multiplies (wyhash's mum) and one to finish for the
-    44-byte key (`ports`: port a and port b as one word, `vlans`: both VLAN ids); every
-    key bit reaches the high 32 bits that pick the index slot."""
-    cdef uint64_t h = pk_mum(load64(a) ^ <uint64_t>0xA0761D6478BD642F,
-                             load64(a + 8) ^ <uint64_t>0xE7037ED1A0B428DB)
-    h ^= pk_mum(load64(b) ^ <uint64_t>0x8EBC6AF09C88C6E3,
-                load64(b + 8) ^ <uint64_t>0x589965CC75374CC3)
+    44-byte key: endpoint a's and b's address as two words each (host order loads),
+    `ports` (port a | port b << 16) and `vlans` (both VLAN ids as one word); every key
+    bit reaches the high 32 bits that pick the index slot."""
+    cdef uint64_t h = pk_mum(a0 ^ <uint64_t>0xA0761D6478BD642F, a1 ^ <uint64_t>0xE7037ED1A0B428DB)
+    h ^= pk_mum(b0 ^ <uint64_t>0x8EBC6AF09C88C6E3, b1 ^ <uint64_t>0x589965CC75374CC3)
     h ^= pk_mum((ports | (<uint64_t>proto << 32) | (<uint64_t>tunnel << 40))
                 ^ <uint64_t>0x1D8E4E27C47D124F, vlans ^ <uint64_t>0x9E3779B97F4A7C15)
     return pk_mum(h ^ <uint64_t>0xA0761D6478BD642F, <uint64_t>0xE7037ED1A0B428DB)
 
 
+cdef inline bint words_src_first(uint64_t s0, uint64_t s1, uint64_t d0, uint64_t d1,
+                                 uint16_t sport, uint16_t dport) noexcept nogil:
+    """True when (source address, sport) is the canonical endpoint a: the smaller of the
+    two (addresses as two host-order words each, compared as memcmp would)."""
+    if s0 != d0:
+        return pk_bswap64(s0) < pk_bswap64(d0)
+    if s1 != d1:
+        return pk_bswap64(s1) < pk_bswap64(d1)
+    return sport <= dport
+
+
 cdef inline bint src_is_a(const uint8_t *src, const uint8_t *dst,
                           uint16_t sport, uint16_t dport) noexcept nogil:
-    """True when (src, sport) is the canonical endpoint a: the smaller of the two
-    (addresses compared as memcmp would, as two big-endian 64-bit words)."""
-    cdef uint64_t s0 = pk_bswap64(load64(src)), d0 = pk_bswap64(load64(dst))
-    cdef uint64_t s1, d1
-    if s0 != d0:
-        return s0 < d0
-    s1 = pk_bswap64(load64(src + 8))
-    d1 = pk_bswap64(load64(dst + 8))
-    if s1 != d1:
-        return s1 < d1
-    return sport <= dport
+    """words_src_first for addresses in memory."""
+    return words_src_first(load64(src), load64(src + 8), load64(dst), load64(dst + 8),
+                           sport, dport)
+
+
+cdef inline void classify_key(ds_packet_record *p, uint8_t kind, uint64_t s0, uint64_t s1,
+                              uint64_t d0, uint64_t d1, uint32_t ports,
+                              uint64_t vlans) noexcept nogil:
+    """p.kind (`kind` for source first, else kind + 1) and p.key_hash, given p's address
+    words (src s0 s1, dst d0 d1), ports (sport | dport << 16) and VLAN word: the fast
+    path passes them from registers, so nothing just stored is loaded back (a load
+    spanning several smaller stores waits for them to reach the cache)."""
+    if words_src_first(s0, s1, d0, d1, <uint16_t>ports, <uint16_t>(ports >> 16)):
+        p.kind = kind
+        p.key_hash = key_hash(s0, s1, d0, d1, ports, p.key_proto, p.tunnel, vlans)
+    else:
+        p.kind = kind + 1
+        p.key_hash = key_hash(d0, d1, s0, s1, (ports >> 16) | (ports << 16), p.key_proto,
+                              p.tunnel, vlans)
+
+
+cdef inline uint64_t vlan_word(int32_t vlan, int32_t vlan_inner) noexcept nogil:
+    return <uint32_t>vlan | (<uint64_t><uint32_t>vlan_inner << 32)
 
 
 cdef inline void classify_record(ds_packet_record *p) noexcept nogil:
     """Set p.kind and, for a flow packet or an ICMP error quoting one, p.key_hash."""
     cdef uint8_t kind
-    cdef uint32_t ports
-    cdef uint64_t vlans
     p.kind = PK_SKIP
     if p.status != 0 or p.wire_family == 0:
         return
@@ -90,13 +105,5 @@ cdef inline void classify_record(ds_packet_record *p) noexcept nogil:
         kind = PK_FLOW_SRC_A
     else:
         return                       # a later fragment (ports unknown)
-    # the record's sport and dport as one word, both VLAN ids as another (packet_record.h)
-    ports = load32(<const uint8_t *>&p.sport)
-    vlans = load64(<const uint8_t *>&p.vlan)
-    if src_is_a(p.src, p.dst, p.sport, p.dport):
-        p.kind = kind
-        p.key_hash = key_hash(p.src, p.dst, ports, p.key_proto, p.tunnel, vlans)
-    else:
-        p.kind = kind + 1
-        p.key_hash = key_hash(p.dst, p.src, (ports >> 16) | (ports << 16), p.key_proto,
-                              p.tunnel, vlans)
+    classify_key(p, kind, load64(p.src), load64(p.src + 8), load64(p.dst), load64(p.dst + 8),
+                 p.sport | (<uint32_t>p.dport << 16), vlan_word(p.vlan, p.vlan_inner))

@@ -13,33 +13,48 @@ cdef enum:
     FAST_ETHERNET = 1
 
 
-cdef inline bint fast_transport(const uint8_t* l4, uint32_t cap, uint32_t length,
-                                ds_packet_record* r) noexcept nogil:
-    """TCP or UDP of `cap` captured bytes and `length` bytes by the IP header."""
-    cdef uint32_t doff, ulen
+cdef inline int64_t fast_transport(const uint8_t* l4, uint32_t cap, uint32_t length,
+                                   ds_packet_record* r) noexcept nogil:
+    """TCP or UDP of `cap` captured bytes and `length` bytes by the IP header: its ports
+    (sport | dport << 16), or -1."""
+    cdef uint32_t doff, ulen, sport, dport
     if r.proto == IPPROTO_TCP:
         if cap < 20:
-            return False
+            return -1
         doff = <uint32_t>(l4[12] >> 4) * 4
         if doff < 20 or doff > length:
-            return False
+            return -1
         r.tcp_flags = l4[13]
         r.payload_len = length - doff
     else:
         if cap < 8:
-            return False
+            return -1
         ulen = be16(l4 + 4)
         if ulen < 8 or ulen > length:
-            return False
+            return -1
         r.payload_len = ulen - 8
-    r.sport = be16(l4)
-    r.dport = be16(l4 + 2)
-    return True
+    sport = be16(l4)
+    dport = be16(l4 + 2)
+    r.sport = <uint16_t>sport
+    r.dport = <uint16_t>dport
+    return sport | (dport << 16)
+
+
+cdef inline void fast_key(ds_packet_record* r, uint64_t s0, uint64_t s1, uint64_t d0,
+                          uint64_t d1, uint32_t ports, int32_t vlan) noexcept nogil:
+    """The addresses (two words each) into the record, and its flow key."""
+    ds_store64(r.src, s0)
+    ds_store64(r.src + 8, s1)
+    ds_store64(r.dst, d0)
+    ds_store64(r.dst + 8, d1)
+    r.key_proto = r.proto
+    classify_key(r, PK_FLOW_SRC_A, s0, s1, d0, d1, ports, vlan_word(vlan, -1))
 
 
 cdef inline bint fast_ipv4(const uint8_t* d, uint32_t cap, uint32_t wire,
-                           ds_packet_record* r) noexcept nogil:
+                           ds_packet_record* r, int32_t vlan) noexcept nogil:
     cdef uint32_t ihl, total, avail
+    cdef int64_t ports
     if cap < 20 or (d[0] >> 4) != 4:
         return False
     ihl = <uint32_t>(d[0] & 15) * 4
@@ -50,16 +65,19 @@ cdef inline bint fast_ipv4(const uint8_t* d, uint32_t cap, uint32_t wire,
     if r.proto != IPPROTO_TCP and r.proto != IPPROTO_UDP:
         return False
     avail = cap if cap < total else total
+    ports = fast_transport(d + ihl, avail - ihl, total - ihl, r)
+    if ports < 0:
+        return False
     r.wire_family = 4
     r.ip_len = total
-    put_v4(r.src, d + 12)
-    put_v4(r.dst, d + 16)
-    return fast_transport(d + ihl, avail - ihl, total - ihl, r)
+    fast_key(r, 0, ds_mapped_word(d + 12), 0, ds_mapped_word(d + 16), <uint32_t>ports, vlan)
+    return True
 
 
 cdef inline bint fast_ipv6(const uint8_t* d, uint32_t cap, uint32_t wire,
-                           ds_packet_record* r) noexcept nogil:
+                           ds_packet_record* r, int32_t vlan) noexcept nogil:
     cdef uint32_t total, avail
+    cdef int64_t ports
     if cap < 40 or (d[0] >> 4) != 6:
         return False
     total = 40 + <uint32_t>be16(d + 4)
@@ -67,11 +85,14 @@ cdef inline bint fast_ipv6(const uint8_t* d, uint32_t cap, uint32_t wire,
     if total == 40 or total > wire or (r.proto != IPPROTO_TCP and r.proto != IPPROTO_UDP):
         return False
     avail = cap if cap < total else total
+    ports = fast_transport(d + 40, avail - 40, total - 40, r)
+    if ports < 0:
+        return False
     r.wire_family = 6
     r.ip_len = total
-    memcpy(r.src, d + 8, 16)
-    memcpy(r.dst, d + 24, 16)
-    return fast_transport(d + 40, avail - 40, total - 40, r)
+    fast_key(r, ds_load64(d + 8), ds_load64(d + 16), ds_load64(d + 24), ds_load64(d + 32),
+             <uint32_t>ports, vlan)
+    return True
 
 
 cdef inline bint fast_record(const uint8_t* p, uint32_t cap, uint32_t wire,
@@ -80,29 +101,24 @@ cdef inline bint fast_record(const uint8_t* p, uint32_t cap, uint32_t wire,
     and wirelen are the caller's; every other field is written here), or False with
     the record's contents undefined."""
     cdef uint32_t et, off = 14
+    cdef int32_t vlan = -1
     if linktype != FAST_ETHERNET or cap < 18:
         return False
     memset(&r.tcp_flags, 0, 12)     # tcp_flags .. pad: bytes 76-87 (packet_record.h)
-    r.vlan = -1
-    r.vlan_inner = -1
     et = be16(p + 12)
     if et == 0x8100:
-        r.vlan = be16(p + 14) & 0x0FFF
+        vlan = be16(p + 14) & 0x0FFF
         et = be16(p + 16)
         off = 18
+    r.vlan = vlan
+    r.vlan_inner = -1
     if wire < cap:
         wire = cap
     if et == 0x0800:
-        if not fast_ipv4(p + off, cap - off, wire - off, r):
-            return False
-    elif et == 0x86DD:
-        if not fast_ipv6(p + off, cap - off, wire - off, r):
-            return False
-    else:
-        return False
-    r.key_proto = r.proto
-    classify_record(r)
-    return True
+        return fast_ipv4(p + off, cap - off, wire - off, r, vlan)
+    if et == 0x86DD:
+        return fast_ipv6(p + off, cap - off, wire - off, r, vlan)
+    return False
 
 
 cdef inline void decode_row(State* s, Cols* c, Py_ssize_t row, const uint8_t* frame,

@@ -14,10 +14,8 @@ cdef int MAX_EXT_HEADERS = 128
 
 cdef inline void put_v4(uint8_t* out, const uint8_t* addr) noexcept nogil:
     """Store an IPv4 address as ::ffff:a.b.c.d."""
-    memset(out, 0, 10)
-    out[10] = 0xFF
-    out[11] = 0xFF
-    memcpy(out + 12, addr, 4)
+    ds_store64(out, 0)
+    ds_store64(out + 8, ds_mapped_word(addr))
 
 
 cdef inline bint is_ext_header(uint8_t nh) noexcept nogil:
