@@ -11,7 +11,7 @@ cdef extern from *:
     """
     #include <stdint.h>
     #include <sys/mman.h>
-    #define FT_PREFETCH(p) __builtin_prefetch((const void *)(p), 0, 1)
+    #define FT_PREFETCH(p) __builtin_prefetch((const void *)(p), 0, 3)
     /* Ask for transparent huge pages on the big random-access arrays (index, records):
        fewer TLB misses and page faults. A hint only; errors are ignored. */
     static void ft_advise_huge(void *p, size_t n) {
