@@ -22,6 +22,8 @@ from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memset, strlen
 
 cnp.import_array()
+if sizeof(FlowRec) != 128:
+    raise ImportError("flow table: FlowRec must be two cache lines (128 bytes)")
 
 include "flowtable_text.pxi"
 include "flowtable_cid.pxi"
@@ -182,7 +184,7 @@ cdef class FlowTable:
         self.mask = cap - 1
         self.slots = <uint64_t *>calloc(cap, sizeof(uint64_t))
         self.rec_cap = <uint32_t>(cap // 2)
-        self.recs = <FlowRec *>malloc(self.rec_cap * sizeof(FlowRec))
+        self.recs = <FlowRec *>ft_alloc_lines(self.rec_cap * sizeof(FlowRec))
         self.free_ids = <uint32_t *>malloc(self.rec_cap * sizeof(uint32_t))
         self.deadline = <int64_t *>malloc(self.rec_cap * sizeof(int64_t))
         self.done_cap = 1024
@@ -228,7 +230,8 @@ cdef class FlowTable:
             return FT_OK
         if self.rec_hw == self.rec_cap:
             cap = self.rec_cap + self.rec_cap // 2
-            recs = <FlowRec *>realloc(self.recs, cap * sizeof(FlowRec))
+            recs = <FlowRec *>ft_grow_lines(self.recs, self.rec_cap * sizeof(FlowRec),
+                                            cap * sizeof(FlowRec))
             if recs == NULL:
                 return FT_NOMEM
             self.recs = recs
@@ -262,7 +265,7 @@ cdef class FlowTable:
             self.done_cap = cap
         self.done[self.n_done] = r[0]
         self.n_done += 1
-        index_remove(self.slots, self.mask, slot_of(r.hash, rid))
+        index_remove(self.slots, self.mask, slot_of(r.tag, rid))
         r.flags = 0
         self.deadline[rid] = INT64_MAX
         self.free_ids[self.n_free] = rid
@@ -329,7 +332,7 @@ cdef class FlowTable:
         if self.make_room() != FT_OK or self.alloc_rec(&rid) != FT_OK:
             return FT_NOMEM
         r = &self.recs[rid]
-        r.hash = p.key_hash
+        r.tag = <uint32_t>(p.key_hash >> 32)
         if src_a:
             memcpy(r.a, p.src, 16)
             memcpy(r.b, p.dst, 16)
@@ -369,7 +372,7 @@ cdef class FlowTable:
         r.ip_bytes[1] = 0
         r.payload_bytes[0] = 0
         r.payload_bytes[1] = 0
-        index_insert(self.slots, self.mask, slot_of(p.key_hash, rid))
+        index_insert(self.slots, self.mask, slot_of(r.tag, rid))
         self.flows_started += 1
         out[0] = rid
         return FT_OK
@@ -384,7 +387,7 @@ cdef class FlowTable:
             s = self.slots[i]
             if s == 0:
                 return -1
-            if (s >> 32) == tag and self.recs[rec_of(s)].hash == p.key_hash and key_equal(
+            if (s >> 32) == tag and key_equal(
                     &self.recs[rec_of(s)], p, src_a):
                 return rec_of(s)
             i = (i + 1) & self.mask
@@ -467,7 +470,6 @@ cdef class FlowTable:
                     rec = <const char *>&self.recs[rec_of(slot)]
                     FT_PREFETCH(rec)
                     FT_PREFETCH(rec + 64)
-                    FT_PREFETCH(rec + sizeof(FlowRec) - 1)
             k = pk[i].kind
             if k == PK_SKIP:
                 self.packets_ignored += 1

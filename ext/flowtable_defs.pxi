@@ -5,15 +5,27 @@
 # role order (0 = client/originator, 1 = server/responder); `client_is_b` maps the
 # canonical direction of a packet to its role.
 
-from libc.stdint cimport INT64_MAX, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+from libc.stdint cimport INT64_MAX, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 
 cdef extern from *:
     """
     #include <stdint.h>
+    #include <stdlib.h>
+    #include <string.h>
     #include <sys/mman.h>
     #define FT_PREFETCH(p) __builtin_prefetch((const void *)(p), 0, 3)
     /* Ask for transparent huge pages on the big random-access arrays (index, records):
        fewer TLB misses and page faults. A hint only; errors are ignored. */
+    /* Flow records start on a cache line, so that each takes exactly two. */
+    static void *ft_alloc_lines(size_t n) {
+        void *p = NULL;
+        return posix_memalign(&p, 64, n ? n : 64) == 0 ? p : NULL;
+    }
+    static void *ft_grow_lines(void *old, size_t old_n, size_t n) {
+        void *p = ft_alloc_lines(n);
+        if (p != NULL) { memcpy(p, old, old_n < n ? old_n : n); free(old); }
+        return p;
+    }
     static void ft_advise_huge(void *p, size_t n) {
     #ifdef MADV_HUGEPAGE
         const uintptr_t huge = (uintptr_t)2 << 20;
@@ -25,16 +37,18 @@ cdef extern from *:
     """
     void FT_PREFETCH(const void *p) noexcept nogil
     void ft_advise_huge(void *p, size_t n) noexcept nogil
+    void *ft_alloc_lines(size_t n) noexcept nogil
+    void *ft_grow_lines(void *old, size_t old_n, size_t n) noexcept nogil
 
 
-cdef struct FlowRec:
-    uint64_t hash
-    uint8_t a[16]
-    uint8_t b[16]
+cdef struct FlowRec:             # 128 bytes: two cache lines (checked at import)
+    uint32_t tag             # high 32 bits of the key hash, as in the flow's index slot
     uint16_t port_a
     uint16_t port_b
-    int32_t vlan
-    int32_t vlan_inner
+    uint8_t a[16]
+    uint8_t b[16]
+    int16_t vlan             # 12-bit VLAN ids, or -1
+    int16_t vlan_inner
     uint8_t proto
     uint8_t tunnel
     uint8_t wire_family

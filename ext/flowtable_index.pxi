@@ -2,8 +2,8 @@
 # canonical key and its hash are in packet_key.pxi).
 #
 # The index is a power-of-two array of 64-bit slots, linear probing, no tombstones
-# (backward-shift deletion). A slot holds (high 32 bits of the flow hash) << 32 | (record
-# id + 1); 0 is empty. The home position is taken from the stored high bits, so probing,
+# (backward-shift deletion). A slot holds the flow's tag (high 32 bits of its key hash)
+# << 32 | (record id + 1); 0 is empty. The home position is taken from the stored high bits, so probing,
 # deletion and rehashing never touch a flow record except to confirm a key.
 
 cdef inline bint addr_equal(const uint8_t *x, const uint8_t *y) noexcept nogil:
@@ -25,8 +25,8 @@ cdef inline bint key_equal(const FlowRec *r, const ds_packet_record *p,
             and r.tunnel == p.tunnel)
 
 
-cdef inline uint64_t slot_of(uint64_t h, uint32_t rec_id) noexcept nogil:
-    return ((h >> 32) << 32) | (<uint64_t>rec_id + 1)
+cdef inline uint64_t slot_of(uint32_t tag, uint32_t rec_id) noexcept nogil:
+    return (<uint64_t>tag << 32) | (<uint64_t>rec_id + 1)
 
 
 cdef inline uint64_t home_of(uint64_t slot, uint64_t mask) noexcept nogil:
