@@ -5,9 +5,10 @@
 # any status, fragment, tunnel or ICMP quote: Ethernet with at most one 802.1Q tag, then
 # IPv4 (options allowed, not a fragment, total length set) or IPv6 without extension
 # headers (payload length set), then TCP with a whole header or UDP with a sane length.
-# For such a packet it writes exactly the record the general path writes (checked byte
-# for byte on every corpus capture by tests/test_reader_fastpath.py); for any other
-# packet it writes nothing and returns False, and the general path decodes it.
+# For such a packet it writes exactly the record the general path writes (checked field
+# for field on every corpus capture by tests/test_reader_fastpath.py); for any other
+# packet it returns False, having written part of the record, and the general path
+# decodes the packet and writes the whole record.
 
 cdef enum:
     FAST_ETHERNET = 1
