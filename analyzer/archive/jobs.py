@@ -92,8 +92,9 @@ def _raw_flows(
     chunks: list[RawFlows] = []
     error: InputErrorRecord | None = None
     try:
+        # one thread: the job's parallelism is its worker processes
         chunks.extend(iter_raw_flow_batches(path, task.timeouts, stats,
-                                            byte_range=task.byte_range))
+                                            byte_range=task.byte_range, read_ahead=False))
     except CaptureError as exc:
         error = InputErrorRecord(type(exc).__name__, str(exc), exc.offset)
     except InputError as exc:  # not a capture, unreadable, header cut short

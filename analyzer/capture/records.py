@@ -66,15 +66,20 @@ RECORD_BATCH: Final = 16384  # 1.5 MB of records: the batch stays in the L2 cach
 
 
 class RecordSink:
-    """One array of packet records, reused for every batch."""
+    """Arrays of packet records, reused in turn: batch i is written into array
+    i mod `arrays`."""
 
-    def __init__(self, batch_size: int) -> None:
-        if batch_size < 1:
-            raise ValueError("batch_size must be at least 1")
-        self.records = np.empty(batch_size, dtype=PACKET_RECORD_DTYPE)
+    def __init__(self, batch_size: int, arrays: int = 1) -> None:
+        if batch_size < 1 or arrays < 1:
+            raise ValueError("batch_size and arrays must be at least 1")
+        self.ring = [np.empty(batch_size, dtype=PACKET_RECORD_DTYPE) for _ in range(arrays)]
+        self.turn = 0
+        self.records = self.ring[0]
         self.parser: _reader.Parser | None = None
 
     def bind(self, parser: _reader.Parser) -> None:
+        self.records = self.ring[self.turn % len(self.ring)]
+        self.turn += 1
         parser.bind_records(self.records)
         self.parser = parser
 
@@ -95,11 +100,13 @@ def read_records(
     resync: bool = False,
     stats: CaptureStats | None = None,
     byte_range: tuple[int, int] | None = None,
+    arrays: int = 1,
 ) -> Generator[np.ndarray, None, None]:
     """Packet records of one capture (a path or `-`), batch by batch, counted in `stats`
-    as read_batches counts them. Every batch is the same reused array: it is valid
-    until the next one is requested. Errors and warnings as read_batches, with the
-    file's byte offsets.
+    as read_batches counts them. Batches are written into `arrays` arrays in turn: a
+    batch stays valid until `arrays` more are requested (with one array, until the
+    next), so a consumer on another thread may hold a few. Errors and warnings as
+    read_batches, with the file's byte offsets.
 
     `byte_range` (start, end): only the records starting at byte offsets in [start, end)
     of an uncompressed classic pcap file, read with its file header's byte order, time
@@ -114,7 +121,7 @@ def read_records(
             capture.close()
             raise
     stats.sources.append(capture.name)
-    sink = RecordSink(batch_size)
+    sink = RecordSink(batch_size, arrays)
     with capture:
         for records in SourceReader(capture, sink, resync, stats).batches():
             stats.add_tally(sink.take_tally())

@@ -7,6 +7,7 @@ the live flows, not the capture size.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
@@ -19,6 +20,7 @@ from analyzer.flows.build import DERIVED, build_columns
 from analyzer.flows.columns import ALL_COLUMNS
 from analyzer.flows.columnset import join_columns
 from analyzer.flows.frame import FlowFrame
+from analyzer.flows.handoff import InBackground
 from analyzer.flows.store import RawFlowStore
 
 if TYPE_CHECKING:
@@ -34,6 +36,9 @@ Batch = TypeVar("Batch")
 # 40 vs 39 MiB RssAnon at 8192, 79 vs 67 MiB at 65536), large enough to amortise the
 # per-batch work.
 FLUSH_EVERY = 8192
+
+# Packet-record batches the reader thread may run ahead of the flow table (_records).
+READ_AHEAD = 2
 
 
 @dataclass(frozen=True)
@@ -125,25 +130,48 @@ def iter_raw_flow_batches(sources: Sources, timeouts: Timeouts | None = None,
                           flush_every: int = FLUSH_EVERY,
                           on_packets: Callable[[int], object] | None = None,
                           byte_range: tuple[int, int] | None = None,
+                          read_ahead: bool | None = None,
                           ) -> Iterator[dict[str, np.ndarray]]:
     """The flow table's raw finished-flow columns (RAW_FLOW_COLUMNS: per-direction state
     bits included, as stitching across rotated files needs them), batch by batch. A
     capture error is raised after every flow read before it was yielded. `byte_range`:
-    only that range of one pcap file (see `read_records`)."""
+    only that range of one pcap file (see `read_records`). `read_ahead`: see
+    `_records` (None: when this process may run on more than one CPU)."""
     from analyzer.capture import read_batches
-    from analyzer.capture.records import RECORD_BATCH, read_records
 
     listed = _source_list(sources)
     if byte_range is not None and len(listed) != 1:
         raise ValueError("a byte range is read from one capture")
     if len(listed) == 1:
-        records = read_records(listed[0], batch_size=batch_size or RECORD_BATCH, stats=stats,
-                               byte_range=byte_range)
+        records = _records(listed[0], batch_size, stats, byte_range, read_ahead)
         return _raw_flows(_counted(records, on_packets), FlowTable.update_records, timeouts,
                           flush_every)
     columns = (batch.columns for batch in
                read_batches(listed, batch_size=batch_size or 65536, stats=stats))
     return _raw_flows(_counted(columns, on_packets), FlowTable.update, timeouts, flush_every)
+
+
+def _records(source: str, batch_size: int | None, stats: CaptureStats | None,
+             byte_range: tuple[int, int] | None, read_ahead: bool | None
+             ) -> Iterable[np.ndarray]:
+    """Packet records of one capture. With `read_ahead` they are decoded on a thread of
+    their own, up to READ_AHEAD batches ahead of the flow table: the reader's and the
+    flow table's loops release the GIL, so they run on two cores (batch jobs pass
+    False: there each worker process has a core of its own)."""
+    from analyzer.capture.records import RECORD_BATCH, read_records
+
+    if read_ahead is None:
+        read_ahead = len(os.sched_getaffinity(0)) > 1
+    arrays = READ_AHEAD + 2 if read_ahead else 1    # in the queue, in hand, being filled
+    records = read_records(source, batch_size=batch_size or RECORD_BATCH, stats=stats,
+                           byte_range=byte_range, arrays=arrays)
+    return _ahead(records) if read_ahead else records
+
+
+def _ahead(records: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+    """`records` from a reader thread; closing this generator stops the thread."""
+    with InBackground(records, depth=READ_AHEAD, name="reader") as ahead:
+        yield from ahead
 
 
 def _counted(batches: Iterable[Batch], on_packets: Callable[[int], object] | None
