@@ -36,10 +36,12 @@ class Stopwatch:
     """Times a block; tells a controlling ``perf record`` to sample only inside it."""
 
     seconds = 0.0
+    cpu_seconds = 0.0   # of every thread of the process (the reader may run on its own)
 
     def __enter__(self) -> Stopwatch:
         _perf_control("enable")
         self._start = time.perf_counter()
+        self._cpu_start = time.process_time()
         return self
 
     def __exit__(
@@ -49,6 +51,7 @@ class Stopwatch:
         tb: TracebackType | None,
     ) -> None:
         self.seconds = time.perf_counter() - self._start
+        self.cpu_seconds = time.process_time() - self._cpu_start
         _perf_control("disable")
 
 
@@ -71,11 +74,16 @@ def _reader(path: Path, limit: int | None) -> dict[str, Any]:
 CHECK = os.environ.get("DSBENCH_NO_CHECK") != "1"  # profiles leave the fingerprint out
 
 
-def _flows(path: Path, limit: int | None) -> dict[str, Any]:
+def _flows(path: Path, limit: int | None, read_ahead: bool | None = None) -> dict[str, Any]:
     with Stopwatch() as watch:
-        cols = ours.read_flow_columns(path)
+        cols = ours.read_flow_columns(path, read_ahead)
     found = ours.summarize_flow_columns(cols).as_dict() if CHECK else {}
-    return {"seconds": watch.seconds, **found}
+    return {"seconds": watch.seconds, "cpu_seconds": watch.cpu_seconds, **found}
+
+
+def _flows_one_thread(path: Path, limit: int | None) -> dict[str, Any]:
+    """read_flows with the reader on the calling thread, as the C loop runs."""
+    return _flows(path, limit, read_ahead=False)
 
 
 def _flows_stream(path: Path, limit: int | None) -> dict[str, Any]:
@@ -106,6 +114,7 @@ def _scapy(path: Path, limit: int | None) -> dict[str, Any]:
 TOOLS: dict[str, Callable[[Path, int | None], dict[str, Any]]] = {
     "reader": _reader,
     "flows": _flows,
+    "flows_one_thread": _flows_one_thread,
     "flows_stream": _flows_stream,
     "dpkt": _peer(peers.dpkt_flows),
     "pure_python": _peer(peers.pure_python_flows),
@@ -118,6 +127,7 @@ TOOLS: dict[str, Callable[[Path, int | None], dict[str, Any]]] = {
 PRELOAD: dict[str, tuple[str, ...]] = {
     "reader": ("analyzer.capture",),
     "flows": ("analyzer.flows",),
+    "flows_one_thread": ("analyzer.flows",),
     "flows_stream": ("analyzer.flows",),
     "dpkt": ("dpkt",),
     "scapy": ("scapy.layers.inet", "scapy.layers.inet6", "scapy.layers.l2", "scapy.utils"),

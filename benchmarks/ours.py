@@ -29,11 +29,12 @@ def reader_packets(path: Path) -> tuple[int, int]:
     return packets, flow_packets
 
 
-def read_flow_columns(path: Path) -> Mapping[str, np.ndarray]:
-    """``analyzer.flows.read_flows``: every flow of the capture as columns."""
+def read_flow_columns(path: Path, read_ahead: bool | None = None) -> Mapping[str, np.ndarray]:
+    """``analyzer.flows.read_flows``: every flow of the capture as columns (`read_ahead`:
+    False keeps the reader on the calling thread)."""
     from analyzer.flows import read_flows
 
-    return read_flows(str(path)).columns
+    return read_flows(str(path), read_ahead=read_ahead).columns
 
 
 def stream_flow_count(path: Path) -> int:

@@ -54,6 +54,7 @@ class ToolRuns:
     name: str
     note: str
     seconds: list[float] = field(default_factory=list)
+    cpu_seconds: list[float] = field(default_factory=list)   # where the tool reports them
     peak_rss_anon_kib: int = 0
     packets: int = 0  # packets the timed part covered
     found: dict[str, Any] = field(default_factory=dict)
@@ -83,7 +84,10 @@ def build_tools(scapy_limit: int, compiled_c: Path) -> list[Tool]:
              _json_output, compare=("packets", *FLOW_KEYS)),
         Tool("ours: reader", _child("reader"), _json_output,
              compare=("packets", "flow_packets")),
-        Tool("ours: reader + flows (read_flows)", _child("flows"), _json_output),
+        Tool("ours: reader + flows (read_flows)", _child("flows"), _json_output,
+             note="reader on a thread of its own"),
+        Tool("ours: reader + flows, one thread (read_flows)", _child("flows_one_thread"),
+             _json_output, note="read_ahead=False"),
         Tool("ours: dualstack flows --format parquet (end to end)", _cli_argv,
              _wall_and(lambda proc, tmp: summarize_parquet(tmp / "flows.parquet").as_dict()),
              note="process wall time"),
@@ -124,6 +128,8 @@ def run_tool(tool: Tool, ds: Dataset, runs: int, reference: dict[str, Any] | Non
             return result
         result.found = found
         result.seconds.append(float(found["seconds"]))
+        if "cpu_seconds" in found:
+            result.cpu_seconds.append(float(found["cpu_seconds"]))
         result.peak_rss_anon_kib = max(
             result.peak_rss_anon_kib, proc.peak_rss_anon_kib, int(found.get("rss_anon_kib_end", 0))
         )
@@ -180,6 +186,8 @@ def summarize(ds: Dataset, results: Sequence[ToolRuns]) -> list[dict[str, Any]]:
                 "of_c": round(pps / c_pps, 4),
                 **{k: res.found.get(k) for k in FLOW_KEYS if k in res.found},
             }
+            if res.cpu_seconds:
+                row["median_cpu_s"] = round(median(res.cpu_seconds), 4)
         rows.append(row)
     return rows
 
@@ -203,6 +211,14 @@ def format_targets(dataset: str, rows: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _note(row: dict[str, Any]) -> str:
+    """The row's note, and CPU seconds beside wall seconds where the tool reports them."""
+    if "median_cpu_s" not in row:
+        return str(row["note"])
+    cpu = f"CPU {row['median_cpu_s']:.3f} s for {row['median_s']:.3f} s wall"
+    return f"{row['note']}; {cpu}" if row["note"] else cpu
+
+
 def format_table(title: str, rows: Sequence[dict[str, Any]]) -> str:
     lines = [f"### {title}", "",
              "| tool | packets/s | MB/s | peak RssAnon MiB | x of C | slower than C | note |",
@@ -214,7 +230,7 @@ def format_table(title: str, rows: Sequence[dict[str, Any]]) -> str:
         lines.append(
             f"| {r['tool']} | {r['packets_per_s'] / 1e6:.3f} M | {r['mb_per_s']:.0f} "
             f"| {r['peak_rss_anon_mib']:.0f} | {r['of_c']:.3f} | {1 / r['of_c']:.1f}x "
-            f"| {r['note']} |"
+            f"| {_note(r)} |"
         )
     return "\n".join(lines)
 

@@ -187,14 +187,16 @@ def _tell(batch: Batch, on_packets: Callable[[int], object]) -> Batch:
 
 
 def read_flows(
-    sources: Sources, *, timeouts: Timeouts | None = None, stats: CaptureStats | None = None
+    sources: Sources, *, timeouts: Timeouts | None = None, stats: CaptureStats | None = None,
+    read_ahead: bool | None = None,
 ) -> FlowFrame:
     """All flows of one or more captures, sorted by first packet. On a broken capture
     the CaptureError is raised (use iter_flow_batches to keep the flows read before).
     Finished flows are kept compactly (RawFlowStore) while the table holds the live ones;
-    the frame is built once, from all of them, when the table is gone."""
+    the frame is built once, from all of them, when the table is gone. `read_ahead`: as
+    iter_raw_flow_batches."""
     store = RawFlowStore()
-    for raw in iter_raw_flow_batches(sources, timeouts, stats):
+    for raw in iter_raw_flow_batches(sources, timeouts, stats, read_ahead=read_ahead):
         store.add(raw)
     return FlowFrame(build_columns(store.take_all()))
 
