@@ -278,6 +278,29 @@ def test_a_copy_of_an_input_is_counted_once(tmp_path):
     assert summary["batch"]["inputs_duplicate"] == {str(backup / "copy.pcap"): str(pieces[1])}
 
 
+def test_equal_hashes_of_different_bytes_are_not_taken_for_a_copy(tmp_path):
+    """A forged XXH128 collision (here: a manifest saying two different inputs hash
+    alike) must not drop an input's connections: a hash match is confirmed by the bytes."""
+    pieces = _pieces(tmp_path / "archive")
+    options = BatchOptions([str(tmp_path / "archive")], [str(p) for p in
+                                                         sorted(DEMO.glob("*.txt"))],
+                           tmp_path / "out", workers=1)
+    alone = run_batch(options, io.StringIO())
+    manifest = tmp_path / "out" / MANIFEST_NAME
+    entries = [json.loads(line) for line in manifest.read_text().splitlines()]
+    by_path = {entry["path"]: entry for entry in entries}
+    by_path[str(pieces[1])]["hash"] = by_path[str(pieces[0])]["hash"]
+    manifest.write_text("".join(json.dumps(entry) + "\n" for entry in entries))
+    options.resume = True
+    log = io.StringIO()
+    again = run_batch(options, log)
+    assert (again.read, again.resumed) == (0, len(pieces))
+    assert "same content" not in log.getvalue()
+    assert again.flows == alone.flows == _flow_count(tmp_path / "out")
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["batch"]["inputs_duplicate"] == {}
+
+
 def test_resume_reads_again_an_input_whose_stored_flows_are_gone(tmp_path):
     _pieces(tmp_path / "archive")
     options = BatchOptions([str(tmp_path / "archive")], [str(p) for p in

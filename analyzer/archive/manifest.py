@@ -12,10 +12,11 @@ Keys of a line
 ``path``         absolute path of the input.
 ``size``         bytes on disk; ``mtime_ns`` / ``mtime``: modification time (ns, ISO UTC).
 ``hash``         ``xxh128:<hex>`` of the bytes on disk (`analyzer.archive.inputs.content_hash`;
-                 empty when the file could not be read). It tells copies of one file
-                 apart from distinct inputs (their flows count once) and is part of the
-                 job's signature. Manifests of earlier versions hold ``sha256:<hex>``:
-                 `--resume` reads those inputs again, as it cannot compare the two.
+                 empty when the file could not be read). It finds copies of one file
+                 among the inputs (their flows count once; a match is confirmed byte for
+                 byte) and is part of the job's signature. Manifests of earlier versions
+                 hold ``sha256:<hex>``: `--resume` reads those inputs again, as it cannot
+                 compare the two.
 ``packets``      packets read (up to the end, or up to the error).
 ``flows``        flows found in this input alone (before stitching across files).
 ``first_ts_ns``  first / ``last_ts_ns`` last packet timestamp, null without packets.

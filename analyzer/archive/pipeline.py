@@ -14,6 +14,7 @@ complete run does nothing at all.
 
 from __future__ import annotations
 
+import filecmp
 import hashlib
 import json
 import os
@@ -238,17 +239,27 @@ def _without_copies(
     entries: list[ManifestEntry],
 ) -> tuple[list[ManifestEntry], dict[str, str]]:
     """The entries with distinct content (first by path), and {copy path: original path}:
-    an archive with a backup copy of a file must not count its connections twice."""
+    an archive with a backup copy of a file must not count its connections twice. Equal
+    hashes are confirmed byte for byte (as fdupes does): XXH128 tells copies apart from
+    distinct files, but a forged collision must not drop an input's connections."""
     first_of: dict[str, str] = {}
     unique: list[ManifestEntry] = []
     duplicates: dict[str, str] = {}
     for entry in entries:
         original = first_of.setdefault(entry.hash or entry.path, entry.path)
-        if original == entry.path:
-            unique.append(entry)
-        else:
+        if original != entry.path and _same_bytes(original, entry.path):
             duplicates[entry.path] = original
+        else:
+            unique.append(entry)
     return unique, duplicates
+
+
+def _same_bytes(path: str, other: str) -> bool:
+    """The two files hold the same bytes (False when either cannot be read now)."""
+    try:
+        return filecmp.cmp(path, other, shallow=False)
+    except OSError:
+        return False
 
 
 def _failures(manifest: Manifest, files: list[InputFile]) -> list[ManifestEntry]:
