@@ -21,10 +21,10 @@ from analyzer.capture.source import decompressor, read_head, sniff_compression, 
 from analyzer.errors import InputError
 
 # The content identity of an input: XXH128 (XXH3, 128 bits), as rsync (3.2+) checks files
-# with. A batch job needs to know two inputs hold the same bytes (an archive's backup copy),
-# not to resist a forger who can write to the archive anyway; at ~10 GB/s on one core it
-# costs a worker a fifth of reading the file, where sha256 (1.5 GB/s here) cost more than
-# the reading itself.
+# with. It finds the copies among the inputs (an archive's backup copy), and a match is
+# then confirmed byte for byte (`analyzer.archive.pipeline`), so it need not resist a
+# forger. At ~10 GB/s on one core it costs a worker a fifth of reading the file; sha256
+# (1.5 GB/s here) cost more than the reading itself.
 HASH_NAME = "xxh128"
 _CHUNK = 1 << 20
 
