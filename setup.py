@@ -27,13 +27,17 @@ macros = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
 if DEBUG:
     macros.append(("CYTHON_TRACE_NOGIL", "1"))
 
+# -O3, and GCC allowed to inline the per-packet functions that two callers share (the
+# reader's decode_row, the flow table's flow_packet): measured in benchmarks/README.md
+OPTIMIZE = ["-O3", "--param=max-inline-insns-single=1000"]
+
 extensions = [
     Extension(
         f"analyzer._{pyx.stem}",
         [str(pyx)],
         include_dirs=[numpy.get_include(), "ext"],
         define_macros=macros,
-        extra_compile_args=["-O0", "-g"] if DEBUG else ["-O3", "--param=max-inline-insns-single=1000"],
+        extra_compile_args=["-O0", "-g"] if DEBUG else OPTIMIZE,
     )
     for pyx in sorted(Path("ext").glob("*.pyx"))
 ]
