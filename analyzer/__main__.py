@@ -1,8 +1,6 @@
 """`python -m analyzer` is the `dualstack` command."""
 
-import sys
-
-from analyzer.cli import main
+from analyzer.cli import run_program
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_program()
