@@ -387,8 +387,7 @@ cdef class FlowTable:
             s = self.slots[i]
             if s == 0:
                 return -1
-            if (s >> 32) == tag and key_equal(
-                    &self.recs[rec_of(s)], p, src_a):
+            if (s >> 32) == tag and key_equal(&self.recs[rec_of(s)], p, src_a):
                 return rec_of(s)
             i = (i + 1) & self.mask
 

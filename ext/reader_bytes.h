@@ -39,10 +39,9 @@ static inline uint64_t ld64(const uint8_t *p, int big) {
 
 static inline void ds_prefetch(const void *p) { __builtin_prefetch(p, 0, 0); }
 
-/* Host-order 64-bit words of packet records (one store each, so that a later 8-byte
-   load of the same bytes is forwarded from the store instead of stalling). */
+/* A host-order 64-bit word of a packet record, in one store (so that a later 8-byte load
+   of the same bytes is forwarded from the store instead of stalling). */
 static inline void ds_store64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
-static inline uint64_t ds_load64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
 
 /* The second word of an IPv4-mapped address ::ffff:a.b.c.d (bytes 8-15: 0 0 ff ff a b c d)
    as a host-order load of those bytes would give it; the first word is 0. */

@@ -1,10 +1,18 @@
 # The batch columns (analyzer/capture/columns.py) as C pointers, and the store
 # of one decoded packet into row `row` (of the columns, or of the packet records).
 
-cdef inline void reset_packet(Pkt* k) noexcept nogil:
+cdef inline void start_packet(Pkt* k, int64_t ts, int64_t offset, uint32_t iface,
+                              uint32_t linktype, uint32_t caplen, uint32_t wirelen) noexcept nogil:
+    """A cleared decoded packet with what its capture record says."""
     memset(k, 0, sizeof(Pkt))
     k.r.vlan = -1
     k.r.vlan_inner = -1
+    k.r.ts_ns = ts
+    k.offset = offset
+    k.r.iface = iface
+    k.r.linktype = <uint16_t>linktype
+    k.r.caplen = caplen
+    k.r.wirelen = wirelen
 
 
 cdef inline void store_packet(Cols* c, Py_ssize_t row, const Pkt* k) noexcept nogil:

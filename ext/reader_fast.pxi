@@ -91,8 +91,8 @@ cdef inline bint fast_ipv6(const uint8_t* d, uint32_t cap, uint32_t wire,
         return False
     r.wire_family = 6
     r.ip_len = total
-    fast_key(r, ds_load64(d + 8), ds_load64(d + 16), ds_load64(d + 24), ds_load64(d + 32),
-             <uint32_t>ports, vlan)
+    fast_key(r, load64(d + 8), load64(d + 16), load64(d + 24), load64(d + 32), <uint32_t>ports,
+             vlan)
     return True
 
 
@@ -139,12 +139,6 @@ cdef inline void decode_row(State* s, Cols* c, Py_ssize_t row, const uint8_t* fr
             r.wirelen = wirelen
             tally_fast(<Tally*>c.tally, r)
             return
-    reset_packet(&k)
-    k.r.ts_ns = ts
-    k.offset = offset
-    k.r.iface = iface
-    k.r.linktype = <uint16_t>linktype
-    k.r.caplen = caplen
-    k.r.wirelen = wirelen
+    start_packet(&k, ts, offset, iface, linktype, caplen, wirelen)
     decode_packet(frame, caplen, wirelen, linktype, &k, s.frags)
     store_row(c, row, &k)

@@ -162,12 +162,7 @@ cdef void pcapng_packet(State* s, uint32_t iface, uint64_t ts, bint has_ts,
     cdef const Iface* f
     cdef Pkt k
     if iface >= s.n_ifaces:
-        reset_packet(&k)
-        k.offset = offset
-        k.r.iface = iface
-        k.r.caplen = caplen
-        k.r.wirelen = wirelen
-        k.r.ts_ns = s.last_ts
+        start_packet(&k, s.last_ts, offset, iface, 0, caplen, wirelen)
         k.r.status = ST_BAD_INTERFACE
         store_row(c, row, &k)
         return

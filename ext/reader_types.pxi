@@ -19,7 +19,6 @@ cdef extern from "reader_bytes.h" nogil:
     uint32_t ds_bswap32(uint32_t v)
     void ds_prefetch(const void* p)
     void ds_store64(uint8_t* p, uint64_t v)
-    uint64_t ds_load64(const uint8_t* p)
     uint64_t ds_mapped_word(const uint8_t* v4)
 
 

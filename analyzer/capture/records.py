@@ -62,7 +62,9 @@ PACKET_RECORD_DTYPE: Final = np.dtype({
 if PACKET_RECORD_DTYPE.itemsize != 96 or not np.little_endian:
     raise ImportError("packet record layout does not match ext/packet_record.h")
 
-RECORD_BATCH: Final = 16384  # 1.5 MB of records: the batch stays in the L2 cache
+# 1.5 MB of records; 4 k to 64 k measured alike (benchmarks/README.md): smaller batches
+# fit the 1 MiB L2 cache but pay Python's per-batch work more often
+RECORD_BATCH: Final = 16384
 
 
 class RecordSink:
