@@ -242,3 +242,27 @@ cdef class Parser:
         """[(linktype, snaplen)] of the current pcap file or pcapng section."""
         return [(self.s.ifaces[i].linktype, self.s.ifaces[i].snaplen)
                 for i in range(self.s.n_ifaces)]
+
+
+# the smallest page size: one touch per page of any size
+cdef size_t PAGE_STRIDE = 4096
+
+
+def fault_in(const uint8_t[::1] data, Py_ssize_t start, Py_ssize_t end) -> int:
+    """Touch one byte of every page of data[start:end] (nogil), so that its page faults
+    are taken here, on the caller's thread, and not by the parser that reads them next
+    (analyzer.capture.prefault). Returns the bytes' sum, which keeps the loads."""
+    cdef size_t size = <size_t>data.shape[0]
+    cdef size_t p, stop
+    cdef unsigned int total = 0
+    if start < 0 or end < start:
+        raise ValueError("start and end must satisfy 0 <= start <= end")
+    stop = min(<size_t>end, size)
+    p = <size_t>start
+    if p >= stop:
+        return 0
+    with nogil:
+        while p < stop:
+            total += (<const volatile uint8_t*>&data[0])[p]
+            p += PAGE_STRIDE
+    return total

@@ -99,6 +99,7 @@ class SourceReader(Generic[Batch]):
         while True:
             result, self.pos, row = self.parser.run(window.view(), self.pos, window.base, row)
             if result == _reader.RESULT_BATCH_FULL:
+                window.reached(self.pos)
                 yield self.sink.batch(row)
                 self.sink.bind(self.parser)
                 row = 0

@@ -24,6 +24,7 @@ from analyzer import _reader
 from analyzer.capture.reader import SourceReader
 from analyzer.capture.source import open_capture
 from analyzer.capture.stats import CaptureStats
+from analyzer.capture.window import MappedWindow
 
 # name -> (numpy type, byte offset), as laid out in ext/packet_record.h
 _FIELDS: Final[dict[str, tuple[str | tuple[str, tuple[int]], int]]] = {
@@ -103,6 +104,7 @@ def read_records(
     stats: CaptureStats | None = None,
     byte_range: tuple[int, int] | None = None,
     arrays: int = 1,
+    prefault: bool = False,
 ) -> Generator[np.ndarray, None, None]:
     """Packet records of one capture (a path or `-`), batch by batch, counted in `stats`
     as read_batches counts them. Batches are written into `arrays` arrays in turn: a
@@ -113,7 +115,10 @@ def read_records(
     `byte_range` (start, end): only the records starting at byte offsets in [start, end)
     of an uncompressed classic pcap file, read with its file header's byte order, time
     resolution and link type; `end` must be a record boundary or the end of the file
-    (`analyzer.capture.cuts.record_cuts` gives such ranges). Else UsageError."""
+    (`analyzer.capture.cuts.record_cuts` gives such ranges). Else UsageError.
+
+    `prefault`: a memory-mapped file's page faults are taken ahead of the parser on a
+    thread of their own (`analyzer.capture.prefault`); streams ignore it."""
     stats = stats if stats is not None else CaptureStats()
     capture = open_capture(source)
     if byte_range is not None:
@@ -125,6 +130,8 @@ def read_records(
     stats.sources.append(capture.name)
     sink = RecordSink(batch_size, arrays)
     with capture:
+        if prefault and isinstance(capture.window, MappedWindow):
+            capture.window.prefault()
         for records in SourceReader(capture, sink, resync, stats).batches():
             stats.add_tally(sink.take_tally())
             yield records

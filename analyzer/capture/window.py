@@ -12,6 +12,7 @@ from typing import BinaryIO, Protocol
 import numpy as np
 
 from analyzer._reader import MAX_RECORD_BYTES
+from analyzer.capture.prefault import Prefaulter
 from analyzer.errors import CaptureError
 
 STREAM_CHUNK = 4 << 20
@@ -47,6 +48,9 @@ class ByteWindow(Protocol):
     def refill(self) -> None:
         """Read more input after the bytes kept (sets at_eof when there is none)."""
 
+    def reached(self, pos: int) -> None:
+        """The parser is at view()[pos] (a prefaulting window touches pages ahead)."""
+
     def close(self) -> None: ...
 
 
@@ -58,6 +62,7 @@ class MappedWindow:
         if hasattr(self._map, "madvise"):
             self._map.madvise(mmap.MADV_SEQUENTIAL)
         self._view: memoryview | None = memoryview(self._map)
+        self._prefaulter: Prefaulter | None = None
         self.base = 0
         self.at_eof = True
 
@@ -71,10 +76,29 @@ class MappedWindow:
     def refill(self) -> None:
         """Everything is already there."""
 
+    def prefault(self) -> None:
+        """From now on, take the page faults ahead of the parser on a thread of their
+        own (`analyzer.capture.prefault`)."""
+        if self._prefaulter is None:
+            self._prefaulter = Prefaulter(self.view())
+
+    def reached(self, pos: int) -> None:
+        if self._prefaulter is not None:
+            self._prefaulter.reached(pos)
+
+    def _release(self) -> bool:
+        """Stop prefaulting and release the view; False when already closed."""
+        if self._prefaulter is not None:
+            self._prefaulter.stop()
+            self._prefaulter = None
+        if self._view is None:
+            return False
+        self._view.release()
+        self._view = None
+        return True
+
     def close(self) -> None:
-        if self._view is not None:
-            self._view.release()
-            self._view = None
+        if self._release():
             self._map.close()
 
 
@@ -84,13 +108,12 @@ class RangeWindow(MappedWindow):
 
     def __init__(self, mapped: MappedWindow, start: int, end: int) -> None:
         self._view = mapped.view()[start:end]
+        self._prefaulter = None
         self.base = start
         self.at_eof = True
 
     def close(self) -> None:
-        if self._view is not None:
-            self._view.release()
-            self._view = None
+        self._release()
 
 
 class StreamWindow:
@@ -108,6 +131,9 @@ class StreamWindow:
 
     def view(self) -> np.ndarray:
         return self._buffer[: self._fill]
+
+    def reached(self, pos: int) -> None:
+        """Nothing to prefault: the bytes were read into the buffer."""
 
     def consume(self, pos: int) -> None:
         kept = self._fill - pos

@@ -155,16 +155,17 @@ def _records(source: str, batch_size: int | None, stats: CaptureStats | None,
              byte_range: tuple[int, int] | None, read_ahead: bool | None
              ) -> Iterable[np.ndarray]:
     """Packet records of one capture. With `read_ahead` they are decoded on a thread of
-    their own, up to READ_AHEAD batches ahead of the flow table: the reader's and the
-    flow table's loops release the GIL, so they run on two cores (batch jobs pass
-    False: there each worker process has a core of its own)."""
+    their own, up to READ_AHEAD batches ahead of the flow table, and a mapped file's
+    page faults are taken on a third (`analyzer.capture.prefault`): the loops release
+    the GIL, so they share the cores (batch jobs pass False: there each worker process
+    has a core of its own)."""
     from analyzer.capture.records import RECORD_BATCH, read_records
 
     if read_ahead is None:
         read_ahead = len(os.sched_getaffinity(0)) > 1
     arrays = READ_AHEAD + 2 if read_ahead else 1    # in the queue, in hand, being filled
     records = read_records(source, batch_size=batch_size or RECORD_BATCH, stats=stats,
-                           byte_range=byte_range, arrays=arrays)
+                           byte_range=byte_range, arrays=arrays, prefault=read_ahead)
     return _ahead(records) if read_ahead else records
 
 
