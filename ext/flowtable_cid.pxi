@@ -12,18 +12,43 @@ cdef inline uint32_t rotl32(uint32_t x, int n) noexcept nogil:
     return (x << n) | (x >> (32 - n))
 
 
+cdef extern from "sha1_hw.h":
+    int ds_cpu_has_sha1() noexcept nogil
+    void ds_sha1_block_hw(const uint8_t *block, uint8_t *digest) noexcept nogil
+
+# the CPU's SHA extensions when it has them (sha1_hardware() switches them off for tests)
+cdef bint SHA1_HW = ds_cpu_has_sha1()
+
+
+def sha1_hardware(on=None) -> bool:
+    """Whether Community IDs use the CPU's SHA-1 instructions; `on` False makes them
+    use the portable C loop, True the instructions again where the CPU has them."""
+    global SHA1_HW
+    if on is not None:
+        SHA1_HW = bool(on) and ds_cpu_has_sha1()
+    return SHA1_HW
+
+
 cdef void sha1_one_block(const uint8_t *msg, int length, uint8_t *digest) noexcept nogil:
     """SHA-1 of a message shorter than 56 bytes (FIPS 180-4 section 6.1)."""
     cdef uint8_t block[64]
-    cdef uint32_t w[80]
-    cdef uint32_t h[5]
-    cdef uint32_t a, b, c, d, e, f, k, tmp
-    cdef int t
     memset(block, 0, 64)
     memcpy(block, msg, length)
     block[length] = 0x80
     block[62] = <uint8_t>((length * 8) >> 8)
     block[63] = <uint8_t>(length * 8)
+    if SHA1_HW:
+        ds_sha1_block_hw(block, digest)
+    else:
+        sha1_block_portable(block, digest)
+
+
+cdef void sha1_block_portable(const uint8_t *block, uint8_t *digest) noexcept nogil:
+    """The compression function over one padded block, in plain C."""
+    cdef uint32_t w[80]
+    cdef uint32_t h[5]
+    cdef uint32_t a, b, c, d, e, f, k, tmp
+    cdef int t
     for t in range(16):
         w[t] = ((<uint32_t>block[4 * t] << 24) | (<uint32_t>block[4 * t + 1] << 16)
                 | (<uint32_t>block[4 * t + 2] << 8) | block[4 * t + 3])
