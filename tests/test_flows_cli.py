@@ -111,11 +111,17 @@ def test_truncated_last_record_is_a_warning(
     assert "truncated" in capsys.readouterr().err
 
 
-def test_unreadable_inputs_exit_2(tmp_path: Path) -> None:
+def test_unreadable_inputs_exit_2_before_any_output(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     text = tmp_path / "notes.txt"
     text.write_text("not a capture\n" * 10)
+    out = tmp_path / "flows.csv"
     assert run_flows(str(tmp_path / "missing.pcap")) == 2
     assert run_flows(str(text)) == 2
+    assert run_flows(str(CAPTURE), str(text), "--format", "csv", "-o", str(out)) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and not out.exists()          # no header, no empty file
+    assert "missing.pcap" in captured.err and str(text) in captured.err
     assert run_flows(str(CAPTURE), "--udp-timeout", "0") == 2
 
 

@@ -49,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.tcp_timeout <= 0 or args.udp_timeout <= 0:
         raise UsageError("timeouts must be positive")
+    _check_inputs(args.captures)
     timeouts = Timeouts(tcp=args.tcp_timeout, udp=args.udp_timeout)
     progress = Progress.for_inputs(args.captures)
     stats = CaptureStats()
@@ -68,6 +69,17 @@ def run(args: argparse.Namespace) -> int:
             for warning in stats.warnings:
                 print(f"dualstack flows: warning: {warning}", file=sys.stderr)
     return 0
+
+
+def _check_inputs(sources: Iterable[str]) -> None:
+    """Open every capture file once before any output: a missing, unreadable or
+    non-capture input then stops the command (exit 2) with nothing written, not after
+    a header or an empty output file (stdin cannot be checked ahead)."""
+    from analyzer.capture.source import open_capture
+
+    for source in sources:
+        if source != "-":
+            open_capture(source).close()
 
 
 def _prepared(writer: FlowWriter, frames: Iterable[FlowFrame], progress: Progress
