@@ -525,6 +525,7 @@ cdef class FlowTable:
         """Feed one packet batch (the columns of analyzer.capture.columns.PACKET_COLUMNS)."""
         cdef PacketCols c
         cdef dict arrays = {name: np.ascontiguousarray(columns[name]) for name in PACKET_INPUTS}
+        memset(&c, 0, sizeof(PacketCols))   # fill_cols sets every pointer; GCC cannot see it
         c.n = len(arrays["ts_ns"])
         if c.n == 0:
             return
