@@ -10,14 +10,17 @@ from pathlib import Path
 
 import dpkt
 import numpy as np
+import pytest
 from reader_oracles import eth
 from scapy.layers.inet import ICMP, IP, TCP, UDP, IPerror, UDPerror
 from scapy.layers.inet6 import ICMPv6DestUnreach, IPerror6, IPv6
 from scapy.layers.l2 import ARP, Dot1Q
 from scapy.utils import RawPcapWriter
+from test_reader_tshark_corpus import CORPUS_CAPTURES, corpus_captures
 
-from analyzer.capture import CaptureStats
+from analyzer.capture import CaptureStats, read_batches
 from analyzer.capture.records import PACKET_RECORD_DTYPE, read_records
+from analyzer.errors import DualstackError
 
 
 def frames() -> list[bytes]:
@@ -113,3 +116,26 @@ def test_statistics_counted_in_the_loop_agree_with_dpkt(tmp_path: Path) -> None:
     assert stats.linktypes == Counter({1: len(data)})
     assert stats.not_ip == 50 and stats.fragments == 50 and not stats.malformed
     assert (stats.first_ts_ns, stats.last_ts_ns) == (min(times) * 1000, max(times) * 1000)
+
+
+def statistics(path: Path, records: bool) -> tuple[CaptureStats, str | None]:
+    """The capture statistics of one corpus capture read as packet records (the
+    reader's C tally) or as column batches (CaptureStats.add_batch), and the error."""
+    stats = CaptureStats()
+    try:
+        batches = read_records(path, resync=True, stats=stats) if records else \
+            read_batches([str(path)], resync=True, stats=stats)
+        for _ in batches:
+            pass
+    except DualstackError as exc:
+        return stats, str(exc)
+    return stats, None
+
+
+@pytest.mark.parametrize("name", corpus_captures())
+def test_records_count_the_statistics_column_batches_count(name: str) -> None:
+    """`dualstack stats`, `flows` and `verify` count with the records' tally, `packets`
+    with the column batches: every count, time and warning agrees on every corpus
+    capture (the column path is the one checked against tshark)."""
+    path = CORPUS_CAPTURES / name
+    assert statistics(path, records=True) == statistics(path, records=False)

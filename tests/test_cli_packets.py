@@ -3,6 +3,7 @@ exit codes 0/1/2, stdin, -c, --resync."""
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 import struct
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import dpkt
 import pytest
+from conftest import CORPUS
 from reader_oracles import eth
 from scapy.layers.inet import IP, TCP, UDP
 from scapy.layers.inet6 import IPv6
@@ -157,3 +159,25 @@ def test_stdin_gzip_pipe(capture: Path) -> None:
                             timeout=60)
     assert result.returncode == 0, result.stderr
     assert [json.loads(x)["sport"] for x in result.stdout.splitlines()] == [40000, 53, 1]
+
+
+def corpus_index() -> list[dict[str, str]]:
+    index = CORPUS / "captures" / "INDEX.tsv"
+    if not index.exists():
+        return []
+    with index.open(newline="") as handle:
+        return list(csv.DictReader(handle, delimiter="\t"))
+
+
+@pytest.mark.parametrize("row", corpus_index(), ids=lambda row: row["path"])
+def test_stats_counts_the_packets_capinfos_counts(row: dict[str, str],
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """`stats` reads packet records (its own tally in C): the packets of every corpus
+    capture as capinfos counted them (INDEX.tsv); those capinfos refuses exit 2."""
+    code, out, err = run_cli(["stats", "--format", "json", str(CORPUS / row["path"])], capsys)
+    if row["packets"] == "ERR":
+        assert code == 2 and out == "" and row["path"] in err
+        return
+    assert code in (0, 1)
+    assert json.loads(out)["packets"] == int(row["packets"])
+    assert (code == 1) == bool(err)     # a warning (cut short) is the only reason for 1

@@ -11,12 +11,19 @@ before the mapping is closed.
 
 from __future__ import annotations
 
+import os
 import threading
 
 from analyzer._reader import fault_in
 
 AHEAD = 64 << 20  # how far in front of the parser pages are touched
 STEP = 8 << 20  # touched per call (the thread takes the GIL between calls)
+
+
+def may_use_several_cpus() -> bool:
+    """Whether this process may run on more than one CPU: only then does a thread of
+    its own for the faults (or for the reader) gain anything."""
+    return len(os.sched_getaffinity(0)) > 1
 
 
 class Prefaulter:

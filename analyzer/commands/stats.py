@@ -12,8 +12,10 @@ import json
 import sys
 from datetime import datetime, timezone
 
-from analyzer.capture import CaptureStats, read_batches
+from analyzer.capture import CaptureStats
 from analyzer.capture.diagnostics import add_capture_arguments, report_warnings
+from analyzer.capture.prefault import may_use_several_cpus
+from analyzer.capture.records import read_records
 from analyzer.capture.text import linktype_name, protocol_name
 from analyzer.errors import CaptureError
 
@@ -68,8 +70,7 @@ def run(args: argparse.Namespace) -> int:
     stats = CaptureStats()
     error: CaptureError | None = None
     try:
-        for _batch in read_batches(args.captures, resync=args.resync, stats=stats):
-            pass
+        count_packets(args.captures, args.resync, stats)
     except CaptureError as exc:
         error = exc  # the summary still covers everything before it
     if args.format == "json":
@@ -83,3 +84,12 @@ def run(args: argparse.Namespace) -> int:
     if error is not None:
         raise error
     return code
+
+
+def count_packets(sources: list[str], resync: bool, stats: CaptureStats) -> None:
+    """Read the captures one after the other into `stats`: packet records, counted by
+    the reader's own tally (the same statistics the column batches give, faster)."""
+    prefault = may_use_several_cpus()
+    for source in sources:
+        for _records in read_records(source, resync=resync, stats=stats, prefault=prefault):
+            pass

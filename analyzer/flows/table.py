@@ -7,7 +7,6 @@ the live flows, not the capture size.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
@@ -159,10 +158,11 @@ def _records(source: str, batch_size: int | None, stats: CaptureStats | None,
     page faults are taken on a third (`analyzer.capture.prefault`): the loops release
     the GIL, so they share the cores (batch jobs pass False: there each worker process
     has a core of its own)."""
+    from analyzer.capture.prefault import may_use_several_cpus
     from analyzer.capture.records import RECORD_BATCH, read_records
 
     if read_ahead is None:
-        read_ahead = len(os.sched_getaffinity(0)) > 1
+        read_ahead = may_use_several_cpus()   # a second CPU: for the reader and the faults
     arrays = READ_AHEAD + 2 if read_ahead else 1    # in the queue, in hand, being filled
     records = read_records(source, batch_size=batch_size or RECORD_BATCH, stats=stats,
                            byte_range=byte_range, arrays=arrays, prefault=read_ahead)
