@@ -110,3 +110,48 @@ cdef object widen_ascii(const char *src, Py_ssize_t n, Py_ssize_t src_width,
             for j in range(width):
                 dst[i * width + j] = <uint8_t>src[i * src_width + j]
     return out
+
+
+def narrow_ascii(cnp.ndarray texts):
+    """Arrow's string layout of a C-contiguous numpy str array: (int32 offsets, n + 1 of
+    them; uint8 characters), each text without numpy's zero padding. None when a
+    character is not ASCII or the characters overflow 32-bit offsets (the caller then
+    lets pyarrow convert)."""
+    if texts.ndim != 1 or texts.dtype.kind != "U" or not cnp.PyArray_IS_C_CONTIGUOUS(texts):
+        raise TypeError("narrow_ascii takes a C-contiguous 1-D numpy str array")
+    cdef Py_ssize_t n = texts.shape[0]
+    cdef Py_ssize_t width = texts.itemsize // 4
+    cdef const uint32_t *codes = <const uint32_t *>cnp.PyArray_DATA(texts)
+    offsets = np.empty(n + 1, dtype=np.int32)
+    cdef int32_t *off = <int32_t *>cnp.PyArray_DATA(offsets)
+    cdef Py_ssize_t total = ascii_lengths(codes, n, width, off)
+    if total < 0:
+        return None
+    data = np.empty(total, dtype=np.uint8)
+    cdef uint8_t *out = <uint8_t *>cnp.PyArray_DATA(data)
+    cdef Py_ssize_t i, j
+    with nogil:
+        for i in range(n):
+            for j in range(off[i + 1] - off[i]):
+                out[off[i] + j] = <uint8_t>codes[i * width + j]
+    return offsets, data
+
+
+cdef Py_ssize_t ascii_lengths(const uint32_t *codes, Py_ssize_t n, Py_ssize_t width,
+                              int32_t *off) noexcept nogil:
+    """Fill the offsets (a text ends after its last non-zero code, as numpy's str_len
+    counts); the total, or -1 for a non-ASCII character or more than 2**31 - 1 in all."""
+    cdef Py_ssize_t i, j, length, total = 0
+    off[0] = 0
+    for i in range(n):
+        length = width
+        while length > 0 and codes[i * width + length - 1] == 0:
+            length -= 1
+        for j in range(length):
+            if codes[i * width + j] > 127:
+                return -1
+        total += length
+        if total > 2147483647:
+            return -1
+        off[i + 1] = <int32_t>total
+    return total
