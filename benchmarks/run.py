@@ -6,7 +6,11 @@ dpkt, a pure-Python struct loop, Scapy (on a subset, extrapolated), nfstream and
 when installed, and the C loop. Each tool runs in a fresh process with the capture in
 page cache; every tool's flows are checked against the C loop's (flow count, packets,
 fingerprint over each flow's key and per-direction packets) before its time is shown.
-Prints a table, writes results/latest.json and appends to results/history.jsonl.
+Each run of a tool follows a run of the C loop, and the tool's ratio to the C loop is
+the median of those pairs' ratios: the machine is shared, and its speed drifts between
+the minutes one tool's runs and another's take (the C loop alone moved 16-24 M packets/s
+on `small` from run to run). Prints a table, writes results/latest.json and appends to
+results/history.jsonl.
 """
 
 from __future__ import annotations
@@ -68,6 +72,7 @@ class ToolRuns:
     packets: int = 0  # packets the timed part covered
     found: dict[str, Any] = field(default_factory=dict)
     error: str = ""
+    paired_c_seconds: list[float] = field(default_factory=list)  # the C loop just before
 
 
 def _child(tool: str, *extra: str) -> Callable[[Dataset, Path], list[str]]:
@@ -121,13 +126,17 @@ def _cli_argv(ds: Dataset, tmp: Path) -> list[str]:
             "-o", str(out)]
 
 
-def run_tool(tool: Tool, ds: Dataset, runs: int, reference: dict[str, Any] | None) -> ToolRuns:
-    """Run a tool ``runs`` times; stop at the first failure or mismatch."""
+def run_tool(tool: Tool, ds: Dataset, runs: int, reference: dict[str, Any] | None,
+             c_loop: Tool | None = None) -> ToolRuns:
+    """Run a tool ``runs`` times, each run after one of `c_loop`; stop at the first
+    failure or mismatch."""
     result = ToolRuns(tool.name, tool.note)
     if tool.warm_up:
         with tempfile.TemporaryDirectory(prefix="dsbench-") as tmpdir:
             run_process(tool.argv(ds, Path(tmpdir)), warm_paths=[ds.path], env=tool.env)
     for _ in range(runs):
+        if c_loop is not None:
+            result.paired_c_seconds.append(_c_loop_seconds(c_loop, ds))
         with tempfile.TemporaryDirectory(prefix="dsbench-") as tmpdir:
             tmp = Path(tmpdir)
             proc = run_process(tool.argv(ds, tmp), warm_paths=[ds.path], env=tool.env)
@@ -147,6 +156,13 @@ def run_tool(tool: Tool, ds: Dataset, runs: int, reference: dict[str, Any] | Non
         )
         result.packets = int(found.get("packets") or ds.packets)
     return result
+
+
+def _c_loop_seconds(c_loop: Tool, ds: Dataset) -> float:
+    with tempfile.TemporaryDirectory(prefix="dsbench-") as tmpdir:
+        tmp = Path(tmpdir)
+        return float(c_loop.parse(run_process(c_loop.argv(ds, tmp), warm_paths=[ds.path]),
+                                  tmp)["seconds"])
 
 
 def _last_line(text: str) -> str:
@@ -172,7 +188,8 @@ def run_dataset(ds: Dataset, tools: Sequence[Tool], runs: int, slow_runs: int) -
     with PageCacheLock([ds.path]):
         for tool in tools:
             print(f"  {tool.name} ...", file=sys.stderr, flush=True)
-            res = run_tool(tool, ds, slow_runs if tool.slow else runs, reference)
+            c_loop = tools[0] if reference is not None else None
+            res = run_tool(tool, ds, slow_runs if tool.slow else runs, reference, c_loop)
             if reference is None and not res.error:
                 reference = res.found
             results.append(res)
@@ -180,8 +197,8 @@ def run_dataset(ds: Dataset, tools: Sequence[Tool], runs: int, slow_runs: int) -
 
 
 def summarize(ds: Dataset, results: Sequence[ToolRuns]) -> list[dict[str, Any]]:
-    """Rows with medians, rates and the ratio to the C loop."""
-    c_pps = None
+    """Rows with medians, rates and the ratio to the C loop (the median ratio of the
+    tool's runs to the C loop's runs just before them; the C loop's own row is 1)."""
     rows = []
     for res in results:
         row: dict[str, Any] = {"tool": res.name, "note": res.note, "error": res.error,
@@ -189,19 +206,28 @@ def summarize(ds: Dataset, results: Sequence[ToolRuns]) -> list[dict[str, Any]]:
         if res.seconds and not res.error:
             sec = median(res.seconds)
             pps = res.packets / sec
-            c_pps = c_pps or pps
             row |= {
                 "median_s": round(sec, 4),
                 "packets_per_s": round(pps),
                 "mb_per_s": round(ds.bytes * res.packets / ds.packets / sec / 1e6, 1),
                 "peak_rss_anon_mib": round(res.peak_rss_anon_kib / 1024, 1),
-                "of_c": round(pps / c_pps, 4),
+                "of_c": round(_paired_ratio(res, ds), 4),
                 **{k: res.found.get(k) for k in FLOW_KEYS if k in res.found},
             }
+            if res.paired_c_seconds:
+                row["paired_c_loop_s"] = [round(s, 4) for s in res.paired_c_seconds]
             if res.cpu_seconds:
                 row["median_cpu_s"] = round(median(res.cpu_seconds), 4)
         rows.append(row)
     return rows
+
+
+def _paired_ratio(res: ToolRuns, ds: Dataset) -> float:
+    """Median over the tool's runs of its packets/s over the C loop's just before."""
+    if not res.paired_c_seconds:
+        return 1.0  # the C loop itself
+    return median([(res.packets / seconds) / (ds.packets / c_seconds) for seconds, c_seconds
+                   in zip(res.seconds, res.paired_c_seconds, strict=False)])
 
 
 # issue 8: (row name prefix, minimum ratio to the C loop, captures it applies to)

@@ -97,6 +97,7 @@ def test_suite_runs_and_all_tools_agree(tmp_path):
         assert c_loop["flows"] == report["datasets"][name]["flows"]
         for row in rows[1:]:
             assert row["median_s"] > 0
+            assert len(row["paired_c_loop_s"]) == len(row["runs_s"])   # a C run before each
             if "checksum" in row and "extrapolated" not in row["note"]:
                 assert row["checksum"] == c_loop["checksum"], row["tool"]
     assert {"C loop", "ours: reader + flows", "dpkt", "pure Python"} <= {
