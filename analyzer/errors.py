@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib.util import find_spec
+
 
 class DualstackError(Exception):
     """Base of the errors the command line reports as one line with exit code 2."""
@@ -45,3 +47,10 @@ class SnapshotError(InputError):
         self.line = line
         where = f"line {line}: " if line is not None else ""
         super().__init__(source, f"{where}{message}")
+
+
+def require_extra(module: str, extra: str, purpose: str) -> None:
+    """A usage error unless `module` (of the pip extra `extra`) is installed; found
+    without importing it, so a command can check before it starts its work."""
+    if find_spec(module) is None:
+        raise UsageError(f"{purpose} needs {module}: pip install 'dualstack-analyzer[{extra}]'")

@@ -387,6 +387,21 @@ def test_unreadable_snapshot_is_a_usage_error(archive, tmp_path):
     assert not (tmp_path / "out" / "manifest.jsonl").exists()
 
 
+def test_without_pyarrow_the_job_stops_before_it_starts(archive, tmp_path, monkeypatch,
+                                                         capsys):
+    """Its outputs are Parquet (the `arrow` extra): one line naming the extra, exit 2,
+    no output directory."""
+    from analyzer.cli import main
+
+    monkeypatch.setitem(sys.modules, "pyarrow", None)     # as if not installed
+    out = tmp_path / "out"
+    assert main(["batch", str(archive.directory), "--snapshots", *map(str, archive.snapshots),
+                 "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "pip install 'dualstack-analyzer[arrow]'" in err and "Traceback" not in err
+    assert not out.exists()
+
+
 # --------------------------------------------------------------------------- Dask
 
 

@@ -148,3 +148,16 @@ def test_progress_line_on_a_terminal(capsys: pytest.CaptureFixture[str]) -> None
     quiet.seen(10)
     quiet.done()
     assert capsys.readouterr().err == ""
+
+
+def test_parquet_without_pyarrow_is_a_usage_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """pyarrow is the `arrow` extra: without it, one line naming the extra, exit 2,
+    and no output file (not a traceback from inside the writer)."""
+    monkeypatch.setitem(sys.modules, "pyarrow", None)     # as if not installed
+    out = tmp_path / "flows.parquet"
+    assert run_flows(str(CAPTURE), "--format", "parquet", "-o", str(out)) == 2
+    err = capsys.readouterr().err
+    assert "pip install 'dualstack-analyzer[arrow]'" in err and "Traceback" not in err
+    assert not out.exists()

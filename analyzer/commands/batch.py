@@ -23,6 +23,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from analyzer.errors import require_extra
 from analyzer.verdict.options import add_verdict_arguments, tolerance_of
 
 NAME = "batch"
@@ -71,6 +72,7 @@ def byte_size(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    require_extra("pyarrow", "arrow", "dualstack batch (its outputs are Parquet datasets)")
     from analyzer.archive.chunks import DEFAULT_CHUNK_SIZE
     from analyzer.archive.pipeline import BatchOptions, run_batch  # pyarrow: only when used
 

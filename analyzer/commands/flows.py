@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
-from analyzer.errors import UsageError
+from analyzer.errors import UsageError, require_extra
 from analyzer.flows.frame import FlowFrame
 from analyzer.flows.handoff import InBackground
 from analyzer.flows.output import FORMATS, FlowWriter, open_writer
@@ -50,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
     if args.tcp_timeout <= 0 or args.udp_timeout <= 0:
         raise UsageError("timeouts must be positive")
     _check_inputs(args.captures)
+    if args.format == "parquet":
+        require_extra("pyarrow", "arrow", "--format parquet")
     timeouts = Timeouts(tcp=args.tcp_timeout, udp=args.udp_timeout)
     progress = Progress.for_inputs(args.captures)
     stats = CaptureStats()
