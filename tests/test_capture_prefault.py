@@ -75,7 +75,11 @@ def test_records_are_the_same_with_pages_faulted_ahead(
     assert prefault_threads() == 0
 
 
-def test_stopping_early_ends_the_thread(corpus: Path) -> None:
+def test_stopping_early_ends_the_thread(corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A lead of one page: the thread is still waiting on the parser after the first
+    batch (with the default lead it would have touched the whole file and ended)."""
+    monkeypatch.setattr(prefault, "AHEAD", PAGE)
+    monkeypatch.setattr(prefault, "STEP", PAGE)
     records = read_records(corpus / "captures" / "nfstream" / "synscan.pcap", batch_size=16,
                            prefault=True)
     next(records)
