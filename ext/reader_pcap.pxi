@@ -67,8 +67,7 @@ cdef int run_pcap(State* s, const uint8_t* buf, size_t* ppos, size_t end, int64_
         if end - pos - 16 < caplen:
             result = R_NEED_MORE
             break
-        if end - pos > 4096:
-            ds_prefetch(buf + pos + 4096)
+        ds_prefetch_record(buf, pos, end)
         ts = <int64_t>ld32(buf + pos, big) * 1000000000 + <int64_t>ld32(buf + pos + 4, big) * frac_ns
         decode_row(s, c, row, buf + pos + 16, caplen, ld32(buf + pos + 12, big), linktype, 0,
                    ts, base + <int64_t>pos)

@@ -230,8 +230,7 @@ cdef int run_pcapng(State* s, const uint8_t* buf, size_t* ppos, size_t end, int6
         if ld32(buf + pos + blen - 4, s.big) != blen:
             result = fail(s, E_BLOCK_TRAILER, pos, base, ld32(buf + pos + blen - 4, s.big), blen)
             break
-        if end - pos > 4096:
-            ds_prefetch(buf + pos + 4096)
+        ds_prefetch_record(buf, pos, end)
         if btype == BT_EPB or btype == BT_SPB or btype == BT_PB:
             result = pcapng_packet_block(s, btype, buf + pos, blen, pos, base, c, row)
             if result != R_END:

@@ -17,7 +17,7 @@ cdef extern from "reader_bytes.h" nogil:
     uint32_t ld32(const uint8_t* p, int big)
     uint64_t ld64(const uint8_t* p, int big)
     uint32_t ds_bswap32(uint32_t v)
-    void ds_prefetch(const void* p)
+    void ds_prefetch_record "DS_PREFETCH_RECORD"(const uint8_t* buf, size_t pos, size_t end)
     void ds_store64(uint8_t* p, uint64_t v)
     uint64_t ds_mapped_word(const uint8_t* v4)
 
