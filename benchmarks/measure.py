@@ -132,27 +132,36 @@ def run_process(
     warm_paths: Iterable[Path] = (),
     env: dict[str, str] | None = None,
     timeout_s: float = 3600.0,
+    sample: bool = True,
 ) -> ProcessRun:
-    """Run ``argv`` in a fresh process, sampling its tree's RssAnon; output via temp files
-    (a pipe could fill up and stall the child while we sample)."""
+    """Run ``argv`` in a fresh process, sampling its tree's RssAnon (unless not `sample`:
+    the sampling takes a few % of a CPU, which a tool using both CPUs loses; peak 0 then);
+    output via temp files (a pipe could fill up and stall the child while we sample)."""
     warm(warm_paths)
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen(argv, stdout=out, stderr=err, env=env, cwd=REPO)
-        peak = 0
-        while proc.poll() is None:
-            peak = max(peak, tree_rss_anon_kib(proc.pid))
-            if time.perf_counter() - start > timeout_s:
-                proc.kill()
-                proc.wait()
-                break
-            time.sleep(SAMPLE_INTERVAL_S)
+        peak = _sample_until_exit(proc, start, timeout_s) if sample else 0
+        try:
+            proc.wait(timeout=max(0.0, timeout_s - (time.perf_counter() - start)))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
         wall = time.perf_counter() - start
         out.seek(0)
         err.seek(0)
         return ProcessRun(
             wall, peak, proc.returncode, out.read().decode(), err.read().decode(errors="replace")
         )
+
+
+def _sample_until_exit(proc: subprocess.Popen[bytes], start: float, timeout_s: float) -> int:
+    """The peak RssAnon (KiB) of the process tree, sampled until it exits or times out."""
+    peak = 0
+    while proc.poll() is None and time.perf_counter() - start <= timeout_s:
+        peak = max(peak, tree_rss_anon_kib(proc.pid))
+        time.sleep(SAMPLE_INTERVAL_S)
+    return peak
 
 
 def median(values: Iterable[float]) -> float:
