@@ -405,6 +405,19 @@ def test_without_pyarrow_the_job_stops_before_it_starts(archive, tmp_path, monke
 # --------------------------------------------------------------------------- Dask
 
 
+def test_scheduler_without_distributed_is_a_usage_error(archive, tmp_path, monkeypatch,
+                                                       capsys):
+    """--scheduler needs the `dask` extra: one line naming it, exit 2."""
+    from analyzer.cli import main
+
+    monkeypatch.setitem(sys.modules, "distributed", None)     # as if not installed
+    out = tmp_path / "out"
+    assert main(["batch", str(archive.directory), "--snapshots", *map(str, archive.snapshots),
+                 "-o", str(out), "--scheduler", "tcp://127.0.0.1:1"]) == 2
+    err = capsys.readouterr().err
+    assert "pip install 'dualstack-analyzer[dask]'" in err and "Traceback" not in err
+
+
 def _session_processes(sessions: set[int]) -> list[psutil.Process]:
     found = []
     for process in psutil.process_iter():

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from typing import Any, Protocol, TypeVar
 
-from analyzer.errors import UsageError
+from analyzer.errors import UsageError, require_extra
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -83,12 +83,9 @@ class DaskEngine:
     """A client of a running Dask distributed scheduler."""
 
     def __init__(self, address: str) -> None:
-        try:
-            from distributed import Client
-        except ImportError as exc:  # pragma: no cover - depends on the install
-            raise UsageError(
-                "--scheduler needs the dask extra: pip install 'dualstack-analyzer[dask]'"
-            ) from exc
+        require_extra("distributed", "dask", "--scheduler")
+        from distributed import Client
+
         try:
             self._client = Client(address, timeout="10s", set_as_default=False)
         except OSError as exc:
