@@ -14,8 +14,6 @@ cdef extern from *:
     #include <string.h>
     #include <sys/mman.h>
     #define FT_PREFETCH(p) __builtin_prefetch((const void *)(p), 0, 3)
-    /* Ask for transparent huge pages on the big random-access arrays (index, records):
-       fewer TLB misses and page faults. A hint only; errors are ignored. */
     /* Flow records start on a cache line, so that each takes exactly two. */
     static void *ft_alloc_lines(size_t n) {
         void *p = NULL;
@@ -26,6 +24,8 @@ cdef extern from *:
         if (p != NULL) { memcpy(p, old, old_n < n ? old_n : n); free(old); }
         return p;
     }
+    /* Ask for transparent huge pages on the big random-access arrays (index, records):
+       fewer TLB misses and page faults. A hint only; errors are ignored. */
     static void ft_advise_huge(void *p, size_t n) {
     #ifdef MADV_HUGEPAGE
         const uintptr_t huge = (uintptr_t)2 << 20;

@@ -3,8 +3,9 @@
 #
 # The index is a power-of-two array of 64-bit slots, linear probing, no tombstones
 # (backward-shift deletion). A slot holds the flow's tag (high 32 bits of its key hash)
-# << 32 | (record id + 1); 0 is empty. The home position is taken from the stored high bits, so probing,
-# deletion and rehashing never touch a flow record except to confirm a key.
+# << 32 | (record id + 1); 0 is empty. The home position is taken from the stored high
+# bits, so probing, deletion and rehashing never touch a flow record except to confirm
+# a key.
 
 cdef inline bint addr_equal(const uint8_t *x, const uint8_t *y) noexcept nogil:
     """16-byte address equality as two 64-bit compares (no libc call)."""

@@ -47,13 +47,13 @@ cdef inline void tally_reset_times(Tally* t) noexcept nogil:
     t.last_ts = INT64_MIN
 
 
-cdef inline void tally_linktype(Tally* t, uint16_t linktype, uint64_t packets) noexcept nogil:
+cdef inline void tally_linktype(Tally* t, uint16_t linktype) noexcept nogil:
     if linktype != t.last_linktype:
         t.last_linktype = linktype
         if t.linktype[linktype] == 0 and t.skipped[linktype] == 0:
             t.seen[t.n_seen] = linktype
             t.n_seen += 1
-    t.linktype[linktype] += packets
+    t.linktype[linktype] += 1
 
 
 cdef inline void tally_times(Tally* t, const ds_packet_record* r) noexcept nogil:
@@ -73,7 +73,7 @@ cdef inline void tally_record(Tally* t, const ds_packet_record* r) noexcept nogi
     t.family[r.wire_family] += 1
     t.proto[r.proto] += r.wire_family != 0
     t.tunnel[r.tunnel] += 1
-    tally_linktype(t, r.linktype, 1)
+    tally_linktype(t, r.linktype)
     if r.status == ST_LINKTYPE_SKIPPED:
         t.skipped[r.linktype] += 1
 
@@ -83,7 +83,7 @@ cdef inline void tally_fast(Tally* t, const ds_packet_record* r) noexcept nogil:
     tunnel, no fragment, TCP or UDP over IPv4 or IPv6; what varies is counted here, the
     rest by tally_fold."""
     tally_times(t, r)
-    tally_linktype(t, r.linktype, 1)
+    tally_linktype(t, r.linktype)
     t.fast[r.wire_family == 6][r.proto == 17] += 1
 
 
