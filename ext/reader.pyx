@@ -35,6 +35,7 @@ include "reader_ip.pxi"
 include "reader_fast.pxi"
 include "reader_pcap.pxi"
 include "reader_pcapng.pxi"
+include "reader_guard.pxi"
 
 cnp.import_array()
 init_link_table()

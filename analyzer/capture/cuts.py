@@ -18,12 +18,12 @@ with its byte offset) by that range's reader exactly as a whole-file read would.
 
 from __future__ import annotations
 
-import mmap
 import os
 import struct
 
 from analyzer._reader import FORMAT_PCAP, pcap_record_starts
 from analyzer.capture.source import CAPTURE_MAGICS
+from analyzer.capture.window import MappedWindow
 
 FILE_HEADER_BYTES = 24
 _BIG_ENDIAN_MAGICS = (b"\xa1\xb2\xc3\xd4", b"\xa1\xb2\x3c\x4d")
@@ -42,9 +42,13 @@ def record_cuts(path: str | os.PathLike[str], chunk_size: int) -> list[ByteRange
         head = stream.read(FILE_HEADER_BYTES)
         if size <= chunk_size or not _plain_pcap(head):
             return None
-        with (mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) as mapped,
-              memoryview(mapped) as data):
-            starts = pcap_record_starts(data, chunk_size).tolist()
+        window = MappedWindow(stream)  # guarded: a truncation under the walk is no SIGBUS
+        try:
+            starts = pcap_record_starts(window.view(), chunk_size).tolist()
+            if window.shrunk_to() is not None:
+                return None  # truncated while walked: read whole, its reader reports it
+        finally:
+            window.close()
     ends = [*starts[1:], size]
     return list(zip(starts, ends, strict=True))
 

@@ -11,7 +11,7 @@ from typing import BinaryIO, Protocol
 
 import numpy as np
 
-from analyzer._reader import MAX_RECORD_BYTES
+from analyzer._reader import MAX_RECORD_BYTES, guard_faulted, guard_mapping, unguard_mapping
 from analyzer.capture.prefault import Prefaulter
 from analyzer.errors import CaptureError
 
@@ -51,17 +51,28 @@ class ByteWindow(Protocol):
     def reached(self, pos: int) -> None:
         """The parser is at view()[pos] (a prefaulting window touches pages ahead)."""
 
+    def shrunk_to(self) -> int | None:
+        """The input's size now, when it is smaller than the bytes the window maps (the
+        file was truncated while being read: the bytes past its end read as zeros);
+        else None."""
+
     def close(self) -> None: ...
 
 
 class MappedWindow:
-    """A whole regular file, memory-mapped read-only (pages belong to the page cache)."""
+    """A whole regular file, memory-mapped read-only (pages belong to the page cache).
+
+    If another process truncates the file while it is mapped, reading the pages past its
+    new end would raise SIGBUS and end the process; the mapping is guarded
+    (`analyzer._reader.guard_mapping`, ext/map_guard.h): those pages read as zeros
+    instead, and `shrunk_to` tells the reader, which stops with an error."""
 
     def __init__(self, fileobj: BinaryIO) -> None:
         self._map = mmap.mmap(fileobj.fileno(), 0, access=mmap.ACCESS_READ)
         if hasattr(self._map, "madvise"):
             self._map.madvise(mmap.MADV_SEQUENTIAL)
         self._view: memoryview | None = memoryview(self._map)
+        self._guard = guard_mapping(self._view)
         self._prefaulter: Prefaulter | None = None
         self.base = 0
         self.at_eof = True
@@ -86,6 +97,12 @@ class MappedWindow:
         if self._prefaulter is not None:
             self._prefaulter.reached(pos)
 
+    def shrunk_to(self) -> int | None:
+        size = self._map.size()  # fstat of the mapped file
+        if size < len(self._map) or guard_faulted(self._guard):
+            return size
+        return None
+
     def _release(self) -> bool:
         """Stop prefaulting and release the view; False when already closed."""
         if self._prefaulter is not None:
@@ -99,6 +116,7 @@ class MappedWindow:
 
     def close(self) -> None:
         if self._release():
+            unguard_mapping(self._guard)
             self._map.close()
 
 
@@ -107,10 +125,14 @@ class RangeWindow(MappedWindow):
     parser's offsets stay the file's). The mapping is the caller's to close."""
 
     def __init__(self, mapped: MappedWindow, start: int, end: int) -> None:
+        self._mapped = mapped
         self._view = mapped.view()[start:end]
         self._prefaulter = None
         self.base = start
         self.at_eof = True
+
+    def shrunk_to(self) -> int | None:
+        return self._mapped.shrunk_to()
 
     def close(self) -> None:
         self._release()
@@ -134,6 +156,10 @@ class StreamWindow:
 
     def reached(self, pos: int) -> None:
         """Nothing to prefault: the bytes were read into the buffer."""
+
+    def shrunk_to(self) -> int | None:
+        """Bytes read into the buffer stay whole."""
+        return None
 
     def consume(self, pos: int) -> None:
         kept = self._fill - pos
