@@ -407,7 +407,7 @@ def test_without_pyarrow_the_job_stops_before_it_starts(archive, tmp_path, monke
 
 def test_scheduler_without_distributed_is_a_usage_error(archive, tmp_path, monkeypatch,
                                                        capsys):
-    """--scheduler needs the `dask` extra: one line naming it, exit 2."""
+    """--scheduler needs the `dask` extra: one line naming it, exit 2, nothing written."""
     from analyzer.cli import main
 
     monkeypatch.setitem(sys.modules, "distributed", None)     # as if not installed
@@ -416,6 +416,7 @@ def test_scheduler_without_distributed_is_a_usage_error(archive, tmp_path, monke
                  "-o", str(out), "--scheduler", "tcp://127.0.0.1:1"]) == 2
     err = capsys.readouterr().err
     assert "pip install 'dualstack-analyzer[dask]'" in err and "Traceback" not in err
+    assert not out.exists()
 
 
 def _session_processes(sessions: set[int]) -> list[psutil.Process]:

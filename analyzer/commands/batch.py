@@ -73,6 +73,8 @@ def byte_size(text: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     require_extra("pyarrow", "arrow", "dualstack batch (its outputs are Parquet datasets)")
+    if args.scheduler is not None:  # checked before OUTDIR is made (DaskEngine checks too)
+        require_extra("distributed", "dask", "--scheduler")
     from analyzer.archive.chunks import DEFAULT_CHUNK_SIZE
     from analyzer.archive.pipeline import BatchOptions, run_batch  # pyarrow: only when used
 
