@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
+import os
 import struct
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -133,6 +136,29 @@ def test_stdin(tmp_path: Path) -> None:
         ).stdout
     assert run_flows(str(CAPTURE), "--format", "jsonl", "-o", str(tmp_path / "f.jsonl")) == 0
     assert piped == (tmp_path / "f.jsonl").read_text()
+
+
+def test_a_named_pipe_is_read_once(tmp_path: Path) -> None:
+    """`dualstack flows <(zcat a.pcap.gz)`: a pipe is not opened ahead for the check
+    (the bytes that check read would be gone for the reader)."""
+    fifo = tmp_path / "capture.fifo"
+    os.mkfifo(fifo)
+    flows = subprocess.Popen(
+        [sys.executable, "-m", "analyzer", "flows", str(fifo), "--format", "jsonl"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    writer = threading.Thread(target=fifo.write_bytes, args=(CAPTURE.read_bytes(),))
+    writer.start()
+    try:
+        out, err = flows.communicate(timeout=60)
+    finally:
+        flows.kill()
+        flows.wait()
+        with contextlib.suppress(OSError):   # a writer still waiting for a reader ends
+            os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
+        writer.join(timeout=10)
+    assert flows.returncode == 0, err
+    assert run_flows(str(CAPTURE), "--format", "jsonl", "-o", str(tmp_path / "f.jsonl")) == 0
+    assert out == (tmp_path / "f.jsonl").read_text()
 
 
 def test_progress_line_on_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import stat
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -76,12 +77,21 @@ def run(args: argparse.Namespace) -> int:
 def _check_inputs(sources: Iterable[str]) -> None:
     """Open every capture file once before any output: a missing, unreadable or
     non-capture input then stops the command (exit 2) with nothing written, not after
-    a header or an empty output file (stdin cannot be checked ahead)."""
+    a header or an empty output file. Stdin, pipes and devices cannot be checked ahead
+    (what the check reads would be gone: ``dualstack flows <(zcat a.pcap.gz)``)."""
     from analyzer.capture.source import open_capture
 
     for source in sources:
-        if source != "-":
+        if source != "-" and _rereadable(source):
             open_capture(source).close()
+
+
+def _rereadable(path: str) -> bool:
+    """A regular file (or a path that does not exist: opening it gives the error)."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return True
 
 
 def _prepared(writer: FlowWriter, frames: Iterable[FlowFrame], progress: Progress
