@@ -7,6 +7,7 @@ Exit codes: 0 success; 1 an input error after everything readable was written;
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import importlib
 import os
@@ -73,9 +74,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         sys.stderr.close()
         return 0
+    except OSError as exc:  # an output that could not be written: disk full, I/O error
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"dualstack {args.command}: {exc.strerror or exc}{where}", file=sys.stderr)
+        _drop_stdout()
+        return 2
     except KeyboardInterrupt:
         print(f"dualstack {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _drop_stdout() -> None:
+    """Send what is left in stdout's buffer nowhere: flushing it again at exit would fail
+    again (and print a traceback the user cannot act on)."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 def run_program() -> None:

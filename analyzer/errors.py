@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib.util import find_spec
 
 
@@ -54,3 +56,14 @@ def require_extra(module: str, extra: str, purpose: str) -> None:
     without importing it, so a command can check before it starts its work."""
     if find_spec(module) is None:
         raise UsageError(f"{purpose} needs {module}: pip install 'dualstack-analyzer[{extra}]'")
+
+
+@contextmanager
+def writing(target: str) -> Iterator[None]:
+    """An OSError raised while writing `target` (disk full, I/O error) as a one-line
+    usage error naming it, as an output path that cannot be opened is."""
+    try:
+        yield
+    except OSError as exc:
+        raise UsageError(f"cannot write {target}: {exc.strerror or exc}; the output is "
+                         "incomplete") from exc

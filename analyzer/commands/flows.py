@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
-from analyzer.errors import UsageError, require_extra
+from analyzer.errors import UsageError, require_extra, writing
 from analyzer.flows.frame import FlowFrame
 from analyzer.flows.handoff import InBackground
 from analyzer.flows.output import FORMATS, FlowWriter, open_writer
@@ -104,14 +104,15 @@ def _prepared(writer: FlowWriter, frames: Iterable[FlowFrame], progress: Progres
 @contextlib.contextmanager
 def _open_output(path: str, binary: bool) -> Iterator[IO[Any]]:
     if path == "-":
-        yield sys.stdout.buffer if binary else sys.stdout
+        with writing("standard output"):
+            yield sys.stdout.buffer if binary else sys.stdout
         return
     try:
         # closed by the `with` below; opened here to report a bad path as a usage error
         stream = open(path, "wb" if binary else "w", encoding=None if binary else "utf-8")  # noqa: SIM115
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror}") from exc
-    with stream:
+    with writing(path), stream:
         yield stream
 
 

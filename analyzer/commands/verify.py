@@ -23,7 +23,7 @@ import numpy as np
 
 from analyzer.capture.diagnostics import report_warnings
 from analyzer.capture.stats import CaptureStats
-from analyzer.errors import CaptureError, UsageError
+from analyzer.errors import CaptureError, UsageError, writing
 from analyzer.flows import FlowFrame, iter_flow_batches
 from analyzer.snapshot.inputs import load_snapshot_file
 from analyzer.verdict import verify
@@ -81,13 +81,12 @@ def read_capture_flows(
 
 
 def write_output(text: str, path: str) -> None:
-    if path == "-":
-        sys.stdout.write(text)
-        return
-    try:
-        Path(path).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror}") from exc
+    with writing("standard output" if path == "-" else path):
+        if path == "-":
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        else:
+            Path(path).write_text(text, encoding="utf-8")
 
 
 def run(args: argparse.Namespace) -> int:
