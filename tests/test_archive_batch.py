@@ -377,6 +377,36 @@ def test_killed_worker_is_reported_and_resume_finishes_the_job(stalling, referen
     _arrive_and_resume(copy, fifo, content, outdir, reference)
 
 
+def test_driver_killed_alone_takes_its_workers_with_it(stalling, reference, tmp_path):
+    """kill -9 of the driver only: its worker (stuck on the FIFO) ends too, and the
+    OUTDIR is free for --resume (no orphan left holding anything)."""
+    copy, fifo, content = stalling
+    outdir = tmp_path / "job"
+    process = _start_until_stalled(copy, outdir, tmp_path)
+    workers = psutil.Process(process.pid).children()
+    assert workers
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    _gone, alive = psutil.wait_procs(workers, timeout=10)
+    for orphan in alive:   # a failure here must not leave them behind
+        orphan.kill()
+    assert not alive, alive
+    _arrive_and_resume(copy, fifo, content, outdir, reference)
+
+
+def test_a_second_job_on_the_same_outdir_stops_at_once(archive, tmp_path):
+    from analyzer.archive.lock import outdir_locked
+
+    outdir = tmp_path / "out"
+    with outdir_locked(outdir):   # as a running job holds it
+        second = batch(archive, outdir)
+    assert second.returncode == 2
+    assert f"{outdir} is in use by another dualstack batch" in second.stderr
+    assert sorted(path.name for path in outdir.iterdir()) == [".lock"]   # nothing touched
+    assert batch(archive, outdir).returncode == 1   # once free (broken inputs: exit 1)
+    assert (outdir / "summary.json").exists()
+
+
 def test_unreadable_snapshot_is_a_usage_error(archive, tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "analyzer", "batch", str(archive.directory), "--snapshots",

@@ -10,14 +10,18 @@ starts or manages one.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import signal
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from typing import Any, Protocol, TypeVar
 
 from analyzer.errors import UsageError, require_extra
 
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
@@ -47,7 +51,8 @@ class LocalEngine:
         # threads of its own yet when the pool starts.
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
         context = multiprocessing.get_context(method)
-        self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+        self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
+                                         initializer=_end_with_driver, initargs=(os.getpid(),))
 
     def run(
         self, task: Callable[[Item], Result], items: Sequence[Item]
@@ -77,6 +82,18 @@ class LocalEngine:
             if process.is_alive():
                 process.kill()
                 process.join()
+
+
+def _end_with_driver(driver: int) -> None:
+    """In each worker: end when the driver ends, however it ends (kill -9 included), not
+    linger blocked on the task queue. Linux sends the worker SIGKILL then
+    (PR_SET_PDEATHSIG); elsewhere the pool's own shutdown is all there is."""
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != driver:  # the driver ended before the line above
+        os._exit(1)
 
 
 class DaskEngine:

@@ -1,6 +1,7 @@
 """A batch job from start to end: find inputs, read them in parallel, join, judge, write.
 
-1. Discover the captures and load the snapshots (bad arguments stop here, exit 2).
+1. Discover the captures and load the snapshots (bad arguments stop here, exit 2);
+   take OUTDIR's lock (`lock`: another job on the same OUTDIR stops this one here).
 2. With ``resume``, drop the inputs the manifest already holds unchanged.
 3. Read the others on the engine, one task per file (or per chunk of a large
    uncompressed pcap file, `chunks`); as each input finishes, store its flows (`parts`)
@@ -29,6 +30,7 @@ from analyzer.archive.chunks import DEFAULT_CHUNK_SIZE, ChunkCollector, plan_tas
 from analyzer.archive.engine import make_engine
 from analyzer.archive.inputs import InputFile, discover
 from analyzer.archive.jobs import FileResult, read_file
+from analyzer.archive.lock import outdir_locked
 from analyzer.archive.manifest import Manifest, ManifestEntry, iso_mtime
 from analyzer.archive.output import SUMMARY_NAME, write_outputs
 from analyzer.archive.parts import clear_parts, load_piece, store_part
@@ -80,6 +82,13 @@ def run_batch(options: BatchOptions, stderr: TextIO | None = None) -> BatchResul
     stream = stderr if stderr is not None else sys.stderr
     files = _discover(options.archives, stream)
     snapshots = load_snapshots(options.snapshot_files, options.os)
+    with outdir_locked(options.outdir):
+        return _run_locked(options, files, snapshots, stream)
+
+
+def _run_locked(options: BatchOptions, files: list[InputFile], snapshots: list[Snapshot],
+                stream: TextIO) -> BatchResult:
+    """The job, with OUTDIR to itself (see `lock`)."""
     manifest = _open_manifest(options)
     result = BatchResult(inputs=len(files))
     todo = [item for item in files if manifest.finished(item) is None]
@@ -107,7 +116,6 @@ def _discover(archives: Sequence[str], stream: TextIO) -> list[InputFile]:
 
 def _open_manifest(options: BatchOptions) -> Manifest:
     """The manifest to append to; without resume, a fresh one and no stored parts."""
-    options.outdir.mkdir(parents=True, exist_ok=True)
     if not options.resume:
         clear_parts(options.outdir)
     return Manifest(options.outdir, resume=options.resume)
