@@ -45,7 +45,7 @@ def record_cuts(path: str | os.PathLike[str], chunk_size: int) -> list[ByteRange
         window = MappedWindow(stream)  # guarded: a truncation under the walk is no SIGBUS
         try:
             starts = pcap_record_starts(window.view(), chunk_size).tolist()
-            if window.shrunk_to() is not None:
+            if window.bytes_lost() is not None:
                 return None  # truncated while walked: read whole, its reader reports it
         finally:
             window.close()

@@ -100,7 +100,7 @@ class SourceReader(Generic[Batch]):
             if row == 0:
                 batch_start = window.base + self.pos
             result, self.pos, row = self.parser.run(window.view(), self.pos, window.base, row)
-            self._check_not_shrunk(batch_start)
+            self._check_bytes_whole(batch_start)
             if result == _reader.RESULT_BATCH_FULL:
                 window.reached(self.pos)
                 yield self.sink.batch(row)
@@ -123,16 +123,13 @@ class SourceReader(Generic[Batch]):
         if row:
             yield self.sink.batch(row)
 
-    def _check_not_shrunk(self, batch_start: int) -> None:
+    def _check_bytes_whole(self, batch_start: int) -> None:
         """Stop if the file was truncated under its mapping (the bytes past its new end
         read as zeros, see MappedWindow): the batch being parsed is not delivered."""
-        size = self.capture.window.shrunk_to()
-        if size is not None:
-            raise CaptureError(
-                self.capture.name, batch_start,
-                f"the file shrank to {size} bytes while being read (another process "
-                "truncated it, as logrotate's copytruncate does); the packets from this "
-                "offset on were not read")
+        why = self.capture.window.bytes_lost()
+        if why is not None:
+            raise CaptureError(self.capture.name, batch_start,
+                               f"{why}; the packets from this offset on were not read")
 
     def _read_header(self, header: bytes) -> None:
         """The file header of a capture read from a byte range after it: byte order,

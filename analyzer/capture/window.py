@@ -51,10 +51,9 @@ class ByteWindow(Protocol):
     def reached(self, pos: int) -> None:
         """The parser is at view()[pos] (a prefaulting window touches pages ahead)."""
 
-    def shrunk_to(self) -> int | None:
-        """The input's size now, when it is smaller than the bytes the window maps (the
-        file was truncated while being read: the bytes past its end read as zeros);
-        else None."""
+    def bytes_lost(self) -> str | None:
+        """Why bytes of the window cannot be trusted (a mapped file truncated while being
+        read: the bytes past its new end read as zeros), or None."""
 
     def close(self) -> None: ...
 
@@ -65,7 +64,7 @@ class MappedWindow:
     If another process truncates the file while it is mapped, reading the pages past its
     new end would raise SIGBUS and end the process; the mapping is guarded
     (`analyzer._reader.guard_mapping`, ext/map_guard.h): those pages read as zeros
-    instead, and `shrunk_to` tells the reader, which stops with an error."""
+    instead, and `bytes_lost` tells the reader, which stops with an error."""
 
     def __init__(self, fileobj: BinaryIO) -> None:
         self._map = mmap.mmap(fileobj.fileno(), 0, access=mmap.ACCESS_READ)
@@ -97,10 +96,14 @@ class MappedWindow:
         if self._prefaulter is not None:
             self._prefaulter.reached(pos)
 
-    def shrunk_to(self) -> int | None:
+    def bytes_lost(self) -> str | None:
         size = self._map.size()  # fstat of the mapped file
-        if size < len(self._map) or guard_faulted(self._guard):
-            return size
+        if size < len(self._map):
+            return (f"the file shrank to {size} bytes while being read (another process "
+                    "truncated it, as logrotate's copytruncate does)")
+        if guard_faulted(self._guard):
+            return ("a page of the file could not be read (SIGBUS: an I/O error, or the file "
+                    "was truncated and grew again while being read)")
         return None
 
     def _release(self) -> bool:
@@ -131,8 +134,8 @@ class RangeWindow(MappedWindow):
         self.base = start
         self.at_eof = True
 
-    def shrunk_to(self) -> int | None:
-        return self._mapped.shrunk_to()
+    def bytes_lost(self) -> str | None:
+        return self._mapped.bytes_lost()
 
     def close(self) -> None:
         self._release()
@@ -157,7 +160,7 @@ class StreamWindow:
     def reached(self, pos: int) -> None:
         """Nothing to prefault: the bytes were read into the buffer."""
 
-    def shrunk_to(self) -> int | None:
+    def bytes_lost(self) -> str | None:
         """Bytes read into the buffer stay whole."""
         return None
 
