@@ -145,3 +145,21 @@ def test_a_fault_outside_the_guarded_captures_still_ends_the_process(
     assert result.returncode == -signal.SIGBUS
     assert "read" not in result.stdout
     assert ("Fatal Python error: Bus error" in result.stderr) == faulthandler
+
+
+def test_windows_free_their_guard_closed_or_dropped(capture: Path) -> None:
+    """More windows over time than the guard has slots (256): a closed window, and one
+    dropped without closing, give their slot back; a closed one never frees it twice."""
+    from analyzer.capture.window import MappedWindow
+
+    for _ in range(300):
+        with capture.open("rb") as stream:
+            dropped = MappedWindow(stream)
+        assert dropped._guard >= 0
+        del dropped
+        with capture.open("rb") as stream:
+            closed = MappedWindow(stream)
+        assert closed._guard >= 0
+        closed.close()
+        closed.close()
+        del closed

@@ -119,8 +119,19 @@ class MappedWindow:
 
     def close(self) -> None:
         if self._release():
-            unguard_mapping(self._guard)
+            self._unguard()
             self._map.close()
+
+    def _unguard(self) -> None:
+        if self._guard >= 0:
+            unguard_mapping(self._guard)
+            self._guard = -1  # the slot may be another mapping's from now on
+
+    def __del__(self) -> None:
+        # a window dropped unclosed must not leave its guard on an address range that a
+        # later mapping may reuse
+        if getattr(self, "_guard", -1) >= 0:
+            self._unguard()
 
 
 class RangeWindow(MappedWindow):
