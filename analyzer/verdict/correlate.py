@@ -575,9 +575,10 @@ def _finding(listener: ListenerVerdict) -> str:
         return (f"{head}: {tool} cannot show v6only; {_count(r4, 'IPv4', noun)} refused while it "
                 f"listened, so this IPv6 socket is v6-only{v6_part}{r6_part}")
     if k.rule == "established-ipv4-peer":
-        seen = f" and {_count(v4, 'IPv4', noun)} accepted in the capture" if v4 else ""
+        seen = (f" and {_count(v4, 'IPv4', noun)} accepted in the capture show" if v4
+                else " shows")
         return (f"{head}: {tool} cannot show v6only, but its tcp6 row with an IPv4 peer{seen} "
-                f"show that IPv4 is served through this IPv6 socket{tail}")
+                f"that IPv4 is served through this IPv6 socket{tail}")
     if k.accepts_ipv4 is True:
         served = (f"{_count(v4, 'IPv4', noun)} accepted: IPv4 is served through this IPv6 socket"
                   if v4 else "takes IPv4 too (none seen)")
