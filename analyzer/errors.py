@@ -61,9 +61,12 @@ def require_extra(module: str, extra: str, purpose: str) -> None:
 @contextmanager
 def writing(target: str) -> Iterator[None]:
     """An OSError raised while writing `target` (disk full, I/O error) as a one-line
-    usage error naming it, as an output path that cannot be opened is."""
+    usage error naming it, as an output path that cannot be opened is. A reader gone
+    away (BrokenPipeError: `| head`) is no error: it goes on to end the command quietly."""
     try:
         yield
+    except BrokenPipeError:
+        raise
     except OSError as exc:
         raise UsageError(f"cannot write {target}: {exc.strerror or exc}; the output is "
                          "incomplete") from exc
