@@ -171,3 +171,42 @@ def test_hpux_netstat_f_inet_wildcards_taken_only_when_the_format_says_inet(corp
     inet6 = (corpus / "snapshots/inspec/cmd/hpux-netstat-inet6").read_text()
     with pytest.raises(SnapshotError, match=r"line 3: .*tcp6 row in 'netstat -f inet'"):
         import_text(inet6, "hpux-inet6", fmt="netstat-bsd-inet")
+
+
+# ------------------------------------------------ text encodings of saved command output
+
+WINDOWS_NETSTAT = Path("snapshots/jc/windows/windows-10/netstat-aon.out")   # CRLF, ASCII
+
+
+@pytest.mark.parametrize(("mark", "encoding"), [
+    (b"", "utf-8"),
+    (b"\xef\xbb\xbf", "utf-8"),          # Notepad, PowerShell 7 utf8BOM
+    (b"\xff\xfe", "utf-16-le"),          # Windows PowerShell 5.1: netstat -ano > out.txt
+    (b"\xfe\xff", "utf-16-be"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+])
+def test_saved_windows_netstat_in_any_utf_reads_the_same(corpus: Path, tmp_path: Path,
+                                                          mark: bytes, encoding: str):
+    from analyzer.snapshot.inputs import load_snapshot_file
+
+    original = (corpus / WINDOWS_NETSTAT).read_bytes()
+    saved = tmp_path / "netstat.txt"
+    saved.write_bytes(mark + original.decode("ascii").encode(encoding))
+    expected = import_text(original.decode("ascii").replace("\r\n", "\n"), str(saved),
+                           os_name="windows")
+    (got,) = load_snapshot_file(str(saved), "windows")
+    assert got.sockets == expected.sockets
+    assert len(got.sockets) > 10
+
+
+def test_text_broken_after_its_byte_order_mark_names_the_offset(tmp_path: Path):
+    from analyzer.errors import InputError
+    from analyzer.snapshot.inputs import read_text
+
+    saved = tmp_path / "netstat.txt"
+    saved.write_bytes(b"\xff\xfe" + "Active Connections\r\n".encode("utf-16-le") + b"\x00\xd8")
+    with pytest.raises(InputError, match=r"not UTF-16-LE text at byte offset 42"):
+        read_text(str(saved))
+    saved.write_bytes(b"Proto \xff Local\n")
+    with pytest.raises(InputError, match=r"not UTF-8 text at byte offset 6"):
+        read_text(str(saved))

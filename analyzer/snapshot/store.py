@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from analyzer.errors import InputError, SnapshotError
+from analyzer.snapshot.inputs import read_text
 from analyzer.snapshot.schema import Snapshot
 
 _DECODER = json.JSONDecoder()
@@ -24,7 +25,7 @@ _DECODER = json.JSONDecoder()
 def load_snapshots(path: str | Path) -> list[Snapshot]:
     """Read and validate a snapshot file (JSON or JSON Lines; "-" is stdin)."""
     source = str(path)
-    text = _read_text(source)
+    text = read_text(source)
     if not text.strip():
         raise SnapshotError(source, None, "empty: no snapshot in it")
     if _is_json_lines(text):
@@ -163,17 +164,6 @@ def _skip_space(text: str, pos: int) -> int:
 
 def _line_of(text: str, offset: int) -> int:
     return text.count("\n", 0, _skip_space(text, offset)) + 1
-
-
-def _read_text(source: str) -> str:
-    if source == "-":
-        return sys.stdin.read()
-    try:
-        return Path(source).read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(source, f"not UTF-8 text at byte offset {exc.start}") from None
-    except OSError as exc:
-        raise InputError(source, exc.strerror or str(exc)) from None
 
 
 def _write_text(path_or_file: str | Path | IO[str], text: str, append: bool) -> None:
