@@ -1,7 +1,7 @@
 """The `dualstack` command line: one subcommand per module of analyzer.commands.
 
 Exit codes: 0 success; 1 an input error after everything readable was written;
-2 usage error or unreadable input.
+2 usage error, unreadable input, or an output that cannot be written (disk full).
 """
 
 from __future__ import annotations
@@ -90,6 +90,7 @@ def _drop_stdout() -> None:
     with contextlib.suppress(OSError, ValueError):
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def run_program() -> None:
