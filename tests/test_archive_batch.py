@@ -17,6 +17,7 @@ conversations of the reference.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
@@ -25,6 +26,7 @@ import signal
 import struct
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -392,6 +394,27 @@ def test_driver_killed_alone_takes_its_workers_with_it(stalling, reference, tmp_
         orphan.kill()
     assert not alive, alive
     _arrive_and_resume(copy, fifo, content, outdir, reference)
+
+
+def test_a_pipe_given_as_input_is_a_failed_input_that_says_why(tmp_path):
+    """`batch <(zcat a.pcap.gz)`: the pipe is hashed, then nothing is left to read; the
+    input fails with the reason, not with 'input starts with nothing'."""
+    fifo = tmp_path / "capture.fifo"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=fifo.write_bytes, args=((DEMO / "demo.pcap").read_bytes(),))
+    writer.start()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "analyzer", "batch", str(fifo), "--snapshots",
+             str(DEMO / "netstat-antp.txt"), "-o", str(tmp_path / "out"), "--workers", "1"],
+            capture_output=True, text=True, timeout=120, env=ENV, cwd=ROOT)
+    finally:
+        with contextlib.suppress(OSError):   # a writer still waiting for a reader ends
+            os.close(os.open(fifo, os.O_RDONLY | os.O_NONBLOCK))
+        writer.join(timeout=10)
+    assert done.returncode == 1, done.stderr
+    assert (f"failed input: {fifo}: a pipe or device: batch reads each input twice"
+            in done.stderr)
 
 
 def test_a_second_job_on_the_same_outdir_stops_at_once(archive, tmp_path):

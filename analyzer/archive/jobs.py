@@ -21,6 +21,7 @@ from analyzer.archive.inputs import InputFile, content_hash
 from analyzer.archive.manifest import InputErrorRecord
 from analyzer.archive.stitch import RawFlows, empty_raw
 from analyzer.capture import CaptureStats
+from analyzer.capture.source import rereadable
 from analyzer.errors import CaptureError, InputError
 from analyzer.flows import Timeouts, iter_raw_flow_batches
 
@@ -67,9 +68,10 @@ def read_file(task: FileTask) -> FileResult:
     try:
         digest = content_hash(path) if task.hashed else ""
     except OSError as exc:
-        reason = f"{path}: cannot read: {exc.strerror or exc}"
-        return FileResult(task.item, "", 0, None, None,
-                          InputErrorRecord("InputError", reason, None), 0.0, empty_raw())
+        return _unread(task, f"{path}: cannot read: {exc.strerror or exc}")
+    if not rereadable(path):  # hashed, so nothing is left for the reader
+        return _unread(task, f"{path}: a pipe or device: batch reads each input twice (its "
+                       "content hash, then its flows); save it to a file first")
     stats = CaptureStats()
     raw, error = _raw_flows(path, task, stats)
     return FileResult(
@@ -82,6 +84,12 @@ def read_file(task: FileTask) -> FileResult:
         duration_s=time.perf_counter() - started,
         raw=raw,
     )
+
+
+def _unread(task: FileTask, reason: str) -> FileResult:
+    """The result of an input that could not be read at all."""
+    return FileResult(task.item, "", 0, None, None,
+                      InputErrorRecord("InputError", reason, None), 0.0, empty_raw())
 
 
 def _raw_flows(

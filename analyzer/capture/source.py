@@ -164,6 +164,18 @@ def _open_raw(path: str | os.PathLike[str], resources: ExitStack) -> tuple[str, 
     return name, cast(Readable, fileobj)
 
 
+def rereadable(path: str | os.PathLike[str]) -> bool:
+    """Can the input be opened and read again from its start: a regular file, or a path
+    that does not exist (opening it gives the error). Stdin, pipes (``<(zcat a.gz)``)
+    and devices cannot: what a first reading took is gone for the second."""
+    if os.fspath(path) == "-":
+        return False
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return True
+
+
 def _is_mappable(stream: Readable) -> bool:
     try:
         info = os.fstat(stream.fileno())  # type: ignore[attr-defined]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import stat
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -79,19 +78,11 @@ def _check_inputs(sources: Iterable[str]) -> None:
     non-capture input then stops the command (exit 2) with nothing written, not after
     a header or an empty output file. Stdin, pipes and devices cannot be checked ahead
     (what the check reads would be gone: ``dualstack flows <(zcat a.pcap.gz)``)."""
-    from analyzer.capture.source import open_capture
+    from analyzer.capture.source import open_capture, rereadable
 
     for source in sources:
-        if source != "-" and _rereadable(source):
+        if rereadable(source):
             open_capture(source).close()
-
-
-def _rereadable(path: str) -> bool:
-    """A regular file (or a path that does not exist: opening it gives the error)."""
-    try:
-        return stat.S_ISREG(os.stat(path).st_mode)
-    except OSError:
-        return True
 
 
 def _prepared(writer: FlowWriter, frames: Iterable[FlowFrame], progress: Progress
