@@ -33,7 +33,7 @@ from analyzer.archive.jobs import FileResult, read_file
 from analyzer.archive.lock import outdir_locked
 from analyzer.archive.manifest import Manifest, ManifestEntry, iso_mtime
 from analyzer.archive.output import SUMMARY_NAME, write_outputs
-from analyzer.archive.parts import clear_parts, load_piece, store_part
+from analyzer.archive.parts import PartLog, load_piece
 from analyzer.archive.progress import Progress
 from analyzer.archive.stitch import RawFlows, stitch
 from analyzer.errors import UsageError
@@ -83,13 +83,27 @@ def run_batch(options: BatchOptions, stderr: TextIO | None = None) -> BatchResul
     files = _discover(options.archives, stream)
     snapshots = load_snapshots(options.snapshot_files, options.os)
     with outdir_locked(options.outdir):
-        return _run_locked(options, files, snapshots, stream)
+        parts = PartLog(options.outdir, resume=options.resume)
+        manifest = Manifest(options.outdir, resume=options.resume)
+        try:
+            return _run_locked(options, files, snapshots, _Store(manifest, parts), stream)
+        finally:
+            parts.close()
+            manifest.close()
+
+
+@dataclass(frozen=True)
+class _Store:
+    """Where finished inputs go: their flows to the part log, then their manifest line."""
+
+    manifest: Manifest
+    parts: PartLog
 
 
 def _run_locked(options: BatchOptions, files: list[InputFile], snapshots: list[Snapshot],
-                stream: TextIO) -> BatchResult:
+                store: _Store, stream: TextIO) -> BatchResult:
     """The job, with OUTDIR to itself (see `lock`)."""
-    manifest = _open_manifest(options)
+    manifest = store.manifest
     result = BatchResult(inputs=len(files))
     todo = [item for item in files if manifest.finished(item) is None]
     result.resumed = len(files) - len(todo)
@@ -98,7 +112,7 @@ def _run_locked(options: BatchOptions, files: list[InputFile], snapshots: list[S
         result.failed = _failures(manifest, files)
         return result
     started = time.perf_counter()
-    fresh = _read_inputs(options, todo, manifest, result, stream)
+    fresh = _read_inputs(options, todo, store, result, stream)
     result.seconds["read"] = round(time.perf_counter() - started, 3)
     _finish(options, files, manifest, snapshots, fresh, result, stream)
     return result
@@ -112,13 +126,6 @@ def _discover(archives: Sequence[str], stream: TextIO) -> list[InputFile]:
         print(f"batch: {len(found.skipped)} file(s) that are not captures skipped "
               f"(first: {found.skipped[0]})", file=stream)
     return found.files
-
-
-def _open_manifest(options: BatchOptions) -> Manifest:
-    """The manifest to append to; without resume, a fresh one and no stored parts."""
-    if not options.resume:
-        clear_parts(options.outdir)
-    return Manifest(options.outdir, resume=options.resume)
 
 
 def _outputs_current(options: BatchOptions, files: list[InputFile], manifest: Manifest) -> bool:
@@ -135,7 +142,7 @@ def load_snapshots(paths: Sequence[str], os_name: str | None) -> list[Snapshot]:
 def _read_inputs(
     options: BatchOptions,
     todo: list[InputFile],
-    manifest: Manifest,
+    store: _Store,
     result: BatchResult,
     stream: TextIO,
 ) -> dict[str, RawFlows]:
@@ -162,7 +169,7 @@ def _read_inputs(
                 whole = collector.add(task, outcome)
                 if whole is None:
                     continue  # more chunks of this input to come
-                entry = _record(options.outdir, manifest, whole)
+                entry = _record(store, whole)
                 fresh[entry.path] = whole.raw
                 result.read += 1
                 progress.done(packets=entry.packets, size=entry.size, failed=bool(entry.error))
@@ -171,9 +178,9 @@ def _read_inputs(
     return fresh
 
 
-def _record(outdir: Path, manifest: Manifest, done: FileResult) -> ManifestEntry:
+def _record(store: _Store, done: FileResult) -> ManifestEntry:
     """Store the input's flows, then append its manifest line (in that order)."""
-    part = store_part(outdir, done.item.path, done.raw)
+    part = store.parts.store(done.raw)
     entry = ManifestEntry(
         path=done.item.path,
         size=done.item.size,
@@ -188,7 +195,7 @@ def _record(outdir: Path, manifest: Manifest, done: FileResult) -> ManifestEntry
         duration_s=round(done.duration_s, 6),
         part=part,
     )
-    manifest.append(entry)
+    store.manifest.append(entry)
     return entry
 
 
