@@ -157,6 +157,29 @@ def test_tasks_are_handed_out_largest_first(tmp_path):
     assert all(paths == sorted(paths) for paths in by_size.values())
 
 
+def test_small_inputs_are_bundled_and_large_ones_chunks_and_pipes_go_alone(tmp_path):
+    from analyzer.archive.chunks import bundle
+    from analyzer.archive.inputs import InputFile
+    from analyzer.archive.jobs import FileTask
+
+    def task(name: str, size: int, byte_range: tuple[int, int] | None = None) -> FileTask:
+        path = tmp_path / name
+        if not path.exists():
+            path.write_bytes(b"")
+        return FileTask(InputFile(str(path), size, 0), Timeouts(), byte_range=byte_range)
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    tasks = [task("big", 100), task("chunk", 50, (24, 74)), task("a", 4), task("b", 4),
+             task("c", 3), FileTask(InputFile(str(fifo), 0, 0), Timeouts()),
+             task("d", 2), task("e", 2), task("f", 1), task("g", 1), task("h", 1)]
+    groups = bundle(tasks, max_bytes=10, max_files=3)
+    names = [[Path(t.item.path).name for t in group] for group in groups]
+    assert names == [["big"], ["chunk"], ["a", "b"], ["c"], ["pipe"], ["d", "e", "f"],
+                     ["g", "h"]]
+    assert [t for group in groups for t in group] == tasks     # order and tasks kept
+
+
 def _square_or_fail(value: int) -> int:
     if value < 0:
         raise ValueError(f"negative: {value}")
@@ -349,3 +372,27 @@ def test_parts_round_trip_and_those_of_earlier_versions_still_load(tmp_path):
     assert part_present(tmp_path, "parts/0123.npz")
     for name, column in half.items():
         np.testing.assert_array_equal(old[name], column, err_msg=name)
+
+
+def _worker_dies(tasks: tuple) -> list:
+    raise RuntimeError("the worker died")
+
+
+def test_a_failed_bundle_fails_each_of_its_inputs_and_records_none(tmp_path, monkeypatch):
+    """Small inputs share a task (a bundle): when its worker fails, every input of it is
+    reported, none is recorded as read, and --resume reads them all again."""
+    from analyzer.archive import pipeline
+
+    pieces = _pieces(tmp_path / "archive")
+    options = BatchOptions([str(tmp_path / "archive")], [str(DEMO / "netstat-antp.txt")],
+                           tmp_path / "out", workers=1)
+    monkeypatch.setattr(pipeline, "read_files", _worker_dies)
+    failed = run_batch(options, io.StringIO())
+    assert failed.read == 0 and failed.exit_code == 1
+    assert sorted(error.split(":")[0] for error in failed.worker_errors) == sorted(
+        map(str, pieces))
+    assert "the worker died" in failed.worker_errors[0]
+    monkeypatch.undo()
+    options.resume = True
+    again = run_batch(options, io.StringIO())
+    assert again.read == len(pieces) and again.exit_code == 0

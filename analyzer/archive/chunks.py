@@ -16,6 +16,11 @@ whole: packets and durations summed, the time span joined, the first error in fi
 kept (its byte offset is the file's), the hash the first chunk's (it hashes the whole
 file), and the flows cut at the chunk boundaries joined by `stitch`, exactly as the
 pieces of a rotated capture are (with the gaps its docstring names).
+
+Small inputs go the other way: several make one task (`bundle`, up to BUNDLE_BYTES or
+BUNDLE_FILES), because a task's round trip to a worker process (~0.5 ms) costs more than
+reading a small rotated file (0.26 ms for 100 packets). A pipe or device is a task of
+its own (a worker may wait on it; the others go on).
 """
 
 from __future__ import annotations
@@ -27,9 +32,12 @@ from analyzer.archive.inputs import InputFile
 from analyzer.archive.jobs import FileResult, FileTask
 from analyzer.archive.stitch import FilePiece, stitch
 from analyzer.capture.cuts import record_cuts
+from analyzer.capture.source import rereadable
 from analyzer.flows import Timeouts
 
 DEFAULT_CHUNK_SIZE = 256 << 20
+BUNDLE_BYTES = 8 << 20
+BUNDLE_FILES = 64
 
 
 def plan_tasks(items: Sequence[InputFile], timeouts: Timeouts,
@@ -46,6 +54,30 @@ def plan_tasks(items: Sequence[InputFile], timeouts: Timeouts,
         tasks.extend(FileTask(item, timeouts, byte_range=span, hashed=index == 0)
                      for index, span in enumerate(ranges))
     return sorted(tasks, key=_task_bytes, reverse=True)
+
+
+def bundle(tasks: Sequence[FileTask], max_bytes: int = BUNDLE_BYTES,
+           max_files: int = BUNDLE_FILES) -> list[tuple[FileTask, ...]]:
+    """The tasks in the same order, consecutive small ones together: a bundle holds at
+    most `max_files` tasks of `max_bytes` in all; a larger task, a chunk and a pipe or
+    device go alone."""
+    bundles: list[tuple[FileTask, ...]] = []
+    open_bundle: list[FileTask] = []
+    for task in tasks:
+        alone = (task.byte_range is not None or _task_bytes(task) >= max_bytes
+                 or not rereadable(task.item.path))
+        fits = (len(open_bundle) < max_files
+                and sum(map(_task_bytes, open_bundle)) + _task_bytes(task) <= max_bytes)
+        if open_bundle and (alone or not fits):
+            bundles.append(tuple(open_bundle))
+            open_bundle = []
+        if alone:
+            bundles.append((task,))
+        else:
+            open_bundle.append(task)
+    if open_bundle:
+        bundles.append(tuple(open_bundle))
+    return bundles
 
 
 def _task_bytes(task: FileTask) -> int:

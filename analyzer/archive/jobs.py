@@ -58,6 +58,11 @@ class FileResult:
         return len(self.raw["first_ts_ns"])
 
 
+def read_files(tasks: tuple[FileTask, ...]) -> list[FileResult]:
+    """Several tasks in one round trip to the worker (`analyzer.archive.chunks.bundle`)."""
+    return [read_file(task) for task in tasks]
+
+
 def read_file(task: FileTask) -> FileResult:
     """Hash and read one capture; never raises for a broken or unreadable input.
 

@@ -26,10 +26,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from analyzer.archive.chunks import DEFAULT_CHUNK_SIZE, ChunkCollector, plan_tasks
+from analyzer.archive.chunks import DEFAULT_CHUNK_SIZE, ChunkCollector, bundle, plan_tasks
 from analyzer.archive.engine import make_engine
 from analyzer.archive.inputs import InputFile, discover
-from analyzer.archive.jobs import FileResult, read_file
+from analyzer.archive.jobs import FileResult, FileTask, read_files
 from analyzer.archive.lock import outdir_locked
 from analyzer.archive.manifest import Manifest, ManifestEntry, iso_mtime
 from analyzer.archive.output import SUMMARY_NAME, write_outputs
@@ -148,34 +148,52 @@ def _read_inputs(
 ) -> dict[str, RawFlows]:
     """Read the inputs, store and record each one; their flows by input path (kept for
     the job's end: a part written now need not be read back)."""
-    fresh: dict[str, RawFlows] = {}
     if not todo:
-        return fresh
+        return {}
     progress = Progress(len(todo), sum(item.size for item in todo), stream=stream)
     tasks = plan_tasks(todo, options.timeouts, options.chunk_size)
-    collector = ChunkCollector.for_tasks(tasks)
+    reading = _Reading(ChunkCollector.for_tasks(tasks), store, result, progress, stream)
     with make_engine(options.workers, options.scheduler) as engine:
         chunked = f" in {len(tasks)} tasks" if len(tasks) > len(todo) else ""
         print(f"batch: reading {len(todo)} input(s){chunked} on {engine.description}",
               file=stream)
         try:
-            for task, outcome in engine.run(read_file, tasks):
-                if isinstance(outcome, BaseException):
-                    collector.forget(task)
-                    result.worker_errors.append(f"{task.item.path}: {outcome!r}")
-                    print(f"batch: {task.item.path}: the worker failed: {outcome!r}",
-                          file=stream)
-                    continue
-                whole = collector.add(task, outcome)
-                if whole is None:
-                    continue  # more chunks of this input to come
-                entry = _record(store, whole)
-                fresh[entry.path] = whole.raw
-                result.read += 1
-                progress.done(packets=entry.packets, size=entry.size, failed=bool(entry.error))
+            for bundled, outcome in engine.run(read_files, bundle(tasks)):
+                results: list[FileResult | BaseException] = (
+                    [outcome] * len(bundled) if isinstance(outcome, BaseException)  # all lost
+                    else list(outcome))
+                for task, done in zip(bundled, results, strict=True):
+                    reading.take(task, done)
         finally:
             progress.close()
-    return fresh
+    return reading.fresh
+
+
+@dataclass
+class _Reading:
+    """What `_read_inputs` does with each task's result as it comes in."""
+
+    collector: ChunkCollector
+    store: _Store
+    result: BatchResult
+    progress: Progress
+    stream: TextIO
+    fresh: dict[str, RawFlows] = field(default_factory=dict)
+
+    def take(self, task: FileTask, done: FileResult | BaseException) -> None:
+        """Report a failed worker; store and record an input once all its tasks are in."""
+        if isinstance(done, BaseException):
+            self.collector.forget(task)
+            self.result.worker_errors.append(f"{task.item.path}: {done!r}")
+            print(f"batch: {task.item.path}: the worker failed: {done!r}", file=self.stream)
+            return
+        whole = self.collector.add(task, done)
+        if whole is None:
+            return  # more chunks of this input to come
+        entry = _record(self.store, whole)
+        self.fresh[entry.path] = whole.raw
+        self.result.read += 1
+        self.progress.done(packets=entry.packets, size=entry.size, failed=bool(entry.error))
 
 
 def _record(store: _Store, done: FileResult) -> ManifestEntry:
