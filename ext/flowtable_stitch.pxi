@@ -1,0 +1,165 @@
+# Joining the pieces of connections cut by file rotation (included by flowtable.pyx; the
+# rules are analyzer/archive/stitch.py's docstring). One pass over the rows in (file, key,
+# first packet) order, without the GIL: a file's first row of a key continues the latest
+# flow of that key from the earlier files, or starts a flow of its own.
+
+# The raw flow columns the join reads and updates, as pointers into C-contiguous arrays;
+# [0] is the client-to-server direction, [1] server-to-client.
+cdef struct RawCols:
+    const uint8_t *client_addr
+    const uint16_t *client_port
+    const uint8_t *proto
+    int64_t *first_ts
+    int64_t *last_ts
+    uint64_t *packets[2]
+    uint64_t *ip_bytes[2]
+    uint64_t *payload_bytes[2]
+    uint8_t *tcp_flags[2]
+    uint8_t *sent[2]
+    uint8_t *flow_flags
+    uint32_t *syn_count
+
+
+cdef struct JoinLimits:
+    int64_t tcp
+    int64_t udp
+    int64_t linger
+
+
+cdef uint8_t START_FLAGS = F_MIDSTREAM | F_GUESSED | F_FIRST_SYNACK
+
+
+cdef bint continues(const RawCols *c, Py_ssize_t earlier, Py_ssize_t later,
+                    const JoinLimits *limits) noexcept nogil:
+    """Would one stream have put `later`'s first packet into flow `earlier`?"""
+    cdef bint closed = (c.flow_flags[earlier] & F_CLOSED) != 0
+    cdef int64_t timeout = limits.linger if closed else (
+        limits.tcp if c.proto[earlier] == PROTO_TCP else limits.udp)
+    cdef bint starts_with_syn = (c.proto[later] == PROTO_TCP
+                                 and (c.flow_flags[later] & F_MIDSTREAM) == 0)
+    return (c.first_ts[later] - c.last_ts[earlier] <= timeout
+            and not (closed and starts_with_syn))
+
+
+cdef bint closing(const RawCols *c, Py_ssize_t row) noexcept nogil:
+    """Closed, or half closed (a FIN from one side): the next piece may close it."""
+    return ((c.flow_flags[row] & F_CLOSED) != 0
+            or ((c.sent[0][row] | c.sent[1][row]) & S_FIN) != 0)
+
+
+cdef void merge_into(RawCols *c, Py_ssize_t earlier, Py_ssize_t later) noexcept nogil:
+    """Add flow `later` to flow `earlier`, direction by direction (the later piece may
+    name the client differently: then its directions are swapped)."""
+    cdef bint same = (c.client_port[earlier] == c.client_port[later]
+                      and addr_equal(c.client_addr + 16 * earlier,
+                                     c.client_addr + 16 * later))
+    cdef int role, theirs
+    cdef uint8_t sent
+    for role in range(2):
+        theirs = role if same else 1 - role
+        sent = c.sent[theirs][later]
+        if c.packets[role][earlier] > 0:  # this role's first packet is in `earlier`
+            sent &= ~S_FIRST_SYN
+        c.sent[role][earlier] |= sent
+        c.tcp_flags[role][earlier] |= c.tcp_flags[theirs][later]
+        c.packets[role][earlier] += c.packets[theirs][later]
+        c.ip_bytes[role][earlier] += c.ip_bytes[theirs][later]
+        c.payload_bytes[role][earlier] += c.payload_bytes[theirs][later]
+    # syn_count counts the client's pure SYNs; a piece that took the other side for the
+    # client saw them as its server's: at least one then.
+    if same:
+        c.syn_count[earlier] += c.syn_count[later]
+    elif c.sent[1][later] & S_SYN:
+        c.syn_count[earlier] += 1
+    c.flow_flags[earlier] |= c.flow_flags[later] & ~START_FLAGS
+    if ((c.sent[0][earlier] | c.sent[1][earlier]) & S_RST
+            or (c.sent[0][earlier] & S_FIN and c.sent[1][earlier] & S_FIN)):
+        c.flow_flags[earlier] |= F_CLOSED
+    c.first_ts[earlier] = min(c.first_ts[earlier], c.first_ts[later])
+    c.last_ts[earlier] = max(c.last_ts[earlier], c.last_ts[later])
+
+
+cdef void join_rows(RawCols *c, const int64_t *keys, const int64_t *file_of, Py_ssize_t n,
+                    int64_t *latest, uint8_t *keep, const JoinLimits *limits,
+                    int64_t *joined, int64_t *near_close) noexcept nogil:
+    """The pass: `latest[key]` is the flow that a later file's first row of that key may
+    continue (-1: none); a row joined into an earlier flow gets keep = 0."""
+    cdef Py_ssize_t row
+    cdef int64_t earlier, flow
+    cdef bint was_closing
+    for row in range(n):
+        keep[row] = 1
+        flow = row
+        if row == 0 or file_of[row] != file_of[row - 1] or keys[row] != keys[row - 1]:
+            earlier = latest[keys[row]]
+            if earlier >= 0 and continues(c, earlier, row, limits):
+                was_closing = closing(c, earlier)
+                merge_into(c, earlier, row)
+                joined[0] += 1
+                if was_closing and c.flow_flags[earlier] & F_CLOSED:
+                    near_close[0] += 1
+                keep[row] = 0
+                flow = earlier
+        if row == n - 1 or file_of[row + 1] != file_of[row] or keys[row + 1] != keys[row]:
+            latest[keys[row]] = flow
+
+
+def stitch_join(dict raw, const int64_t[::1] keys, const int64_t[::1] file_of,
+                int64_t tcp_ns, int64_t udp_ns, int64_t linger_ns):
+    """Join, in place, the rows of `raw` (RAW_FLOW_COLUMNS, C-contiguous, rows sorted by
+    file, key and first packet) that continue a flow of an earlier file. Returns (keep:
+    uint8 per row, 0 for a row joined into an earlier one; joins; joins around a close)."""
+    cdef Py_ssize_t n = keys.shape[0]
+    if file_of.shape[0] != n:
+        raise ValueError("keys and file_of differ in length")
+    check_raw(raw, n)
+    cdef RawCols c
+    fill_raw(&c, raw)
+    cdef JoinLimits limits
+    limits.tcp, limits.udp, limits.linger = tcp_ns, udp_ns, linger_ns
+    keep_array = np.empty(n, dtype=np.uint8)
+    cdef uint8_t[::1] keep = keep_array
+    cdef int64_t joined = 0, near_close = 0, highest = -1
+    cdef Py_ssize_t row
+    for row in range(n):
+        if keys[row] < 0:
+            raise ValueError("keys must not be negative")
+        highest = max(highest, keys[row])
+    latest_array = np.full(highest + 1, -1, dtype=np.int64)
+    cdef int64_t[::1] latest = latest_array
+    if n:
+        with nogil:
+            join_rows(&c, &keys[0], &file_of[0], n, &latest[0], &keep[0], &limits,
+                      &joined, &near_close)
+    return keep_array, joined, near_close
+
+
+cdef void check_raw(dict raw, Py_ssize_t n) except *:
+    """Every raw column present, of its dtype, C-contiguous and of n rows (the pointers
+    taken next rely on it)."""
+    for name, (dtype, shape) in RAW_FLOW_COLUMNS.items():
+        column = raw[name]
+        if (not isinstance(column, np.ndarray) or column.dtype != np.dtype(dtype)
+                or column.shape != (n, *shape) or not column.flags.c_contiguous
+                or not column.flags.writeable):
+            raise ValueError(f"raw column {name!r}: need a writable C-contiguous "
+                             f"{np.dtype(dtype)} array of shape {(n, *shape)}")
+
+
+cdef void fill_raw(RawCols *c, dict raw) except *:
+    cdef cnp.ndarray column
+    c.client_addr = <const uint8_t *>cnp.PyArray_DATA(<cnp.ndarray>raw["client_addr"])
+    c.client_port = <const uint16_t *>cnp.PyArray_DATA(<cnp.ndarray>raw["client_port"])
+    c.proto = <const uint8_t *>cnp.PyArray_DATA(<cnp.ndarray>raw["proto"])
+    c.first_ts = <int64_t *>cnp.PyArray_DATA(<cnp.ndarray>raw["first_ts_ns"])
+    c.last_ts = <int64_t *>cnp.PyArray_DATA(<cnp.ndarray>raw["last_ts_ns"])
+    c.flow_flags = <uint8_t *>cnp.PyArray_DATA(<cnp.ndarray>raw["flow_flags"])
+    c.syn_count = <uint32_t *>cnp.PyArray_DATA(<cnp.ndarray>raw["syn_count"])
+    cdef int role
+    for role, suffix in enumerate(("c2s", "s2c")):
+        c.packets[role] = <uint64_t *>cnp.PyArray_DATA(<cnp.ndarray>raw["packets_" + suffix])
+        c.ip_bytes[role] = <uint64_t *>cnp.PyArray_DATA(<cnp.ndarray>raw["ip_bytes_" + suffix])
+        c.payload_bytes[role] = <uint64_t *>cnp.PyArray_DATA(
+            <cnp.ndarray>raw["payload_bytes_" + suffix])
+        c.tcp_flags[role] = <uint8_t *>cnp.PyArray_DATA(<cnp.ndarray>raw["tcp_flags_" + suffix])
+        c.sent[role] = <uint8_t *>cnp.PyArray_DATA(<cnp.ndarray>raw["sent_" + suffix])
