@@ -163,3 +163,98 @@ cdef void fill_raw(RawCols *c, dict raw) except *:
             <cnp.ndarray>raw["payload_bytes_" + suffix])
         c.tcp_flags[role] = <uint8_t *>cnp.PyArray_DATA(<cnp.ndarray>raw["tcp_flags_" + suffix])
         c.sent[role] = <uint8_t *>cnp.PyArray_DATA(<cnp.ndarray>raw["sent_" + suffix])
+
+
+# The flow key of a raw row: protocol, tunnel, both VLANs and the unordered pair of
+# endpoints (a later piece may name the client differently).
+cdef struct KeyCols:
+    const uint8_t *client_addr
+    const uint8_t *server_addr
+    const uint16_t *client_port
+    const uint16_t *server_port
+    const uint8_t *proto
+    const uint8_t *tunnel
+    const int32_t *vlan
+    const int32_t *vlan_inner
+
+
+cdef inline bint same_endpoint(const uint8_t *addr_x, uint16_t port_x, const uint8_t *addr_y,
+                               uint16_t port_y) noexcept nogil:
+    return port_x == port_y and addr_equal(addr_x, addr_y)
+
+
+cdef bint same_key(const KeyCols *k, Py_ssize_t x, Py_ssize_t y) noexcept nogil:
+    if (k.proto[x] != k.proto[y] or k.tunnel[x] != k.tunnel[y] or k.vlan[x] != k.vlan[y]
+            or k.vlan_inner[x] != k.vlan_inner[y]):
+        return False
+    cdef const uint8_t *cx = k.client_addr + 16 * x
+    cdef const uint8_t *sx = k.server_addr + 16 * x
+    cdef const uint8_t *cy = k.client_addr + 16 * y
+    cdef const uint8_t *sy = k.server_addr + 16 * y
+    return ((same_endpoint(cx, k.client_port[x], cy, k.client_port[y])
+             and same_endpoint(sx, k.server_port[x], sy, k.server_port[y]))
+            or (same_endpoint(cx, k.client_port[x], sy, k.server_port[y])
+                and same_endpoint(sx, k.server_port[x], cy, k.client_port[y])))
+
+
+cdef uint64_t row_key_hash(const KeyCols *k, Py_ssize_t row) noexcept nogil:
+    """The flow table's key hash of the row's key, endpoints in canonical order."""
+    cdef uint64_t c0 = load64(k.client_addr + 16 * row), c1 = load64(k.client_addr + 16 * row + 8)
+    cdef uint64_t s0 = load64(k.server_addr + 16 * row), s1 = load64(k.server_addr + 16 * row + 8)
+    cdef uint16_t cport = k.client_port[row], sport = k.server_port[row]
+    cdef uint64_t vlans = vlan_word(k.vlan[row], k.vlan_inner[row])
+    if words_src_first(c0, c1, s0, s1, cport, sport):
+        return key_hash(c0, c1, s0, s1, cport | (<uint32_t>sport << 16), k.proto[row],
+                        k.tunnel[row], vlans)
+    return key_hash(s0, s1, c0, c1, sport | (<uint32_t>cport << 16), k.proto[row],
+                    k.tunnel[row], vlans)
+
+
+cdef void code_rows(const KeyCols *k, Py_ssize_t n, int64_t *slots, uint64_t mask,
+                    int64_t *codes) noexcept nogil:
+    """codes[row]: the number of the row's key among the distinct keys, in first-seen
+    order; `slots` (mask + 1 of them, zeroed) hold 1 + the first row of each key."""
+    cdef Py_ssize_t row
+    cdef uint64_t i
+    cdef int64_t first, next_code = 0
+    for row in range(n):
+        i = row_key_hash(k, row) & mask
+        while True:
+            first = slots[i] - 1
+            if first < 0:
+                slots[i] = row + 1
+                codes[row] = next_code
+                next_code += 1
+                break
+            if same_key(k, first, row):
+                codes[row] = codes[first]
+                break
+            i = (i + 1) & mask
+
+
+def flow_key_codes(dict raw):
+    """A small integer per row of `raw` (RAW_FLOW_COLUMNS, C-contiguous) for its flow
+    key: protocol, tunnel, VLANs and both endpoints in either order; the keys numbered
+    in the order they are first seen."""
+    cdef Py_ssize_t n = len(raw["first_ts_ns"])
+    check_raw(raw, n)
+    cdef KeyCols k
+    k.client_addr = <const uint8_t *>cnp.PyArray_DATA(<cnp.ndarray>raw["client_addr"])
+    k.server_addr = <const uint8_t *>cnp.PyArray_DATA(<cnp.ndarray>raw["server_addr"])
+    k.client_port = <const uint16_t *>cnp.PyArray_DATA(<cnp.ndarray>raw["client_port"])
+    k.server_port = <const uint16_t *>cnp.PyArray_DATA(<cnp.ndarray>raw["server_port"])
+    k.proto = <const uint8_t *>cnp.PyArray_DATA(<cnp.ndarray>raw["proto"])
+    k.tunnel = <const uint8_t *>cnp.PyArray_DATA(<cnp.ndarray>raw["tunnel"])
+    k.vlan = <const int32_t *>cnp.PyArray_DATA(<cnp.ndarray>raw["vlan"])
+    k.vlan_inner = <const int32_t *>cnp.PyArray_DATA(<cnp.ndarray>raw["vlan_inner"])
+    cdef uint64_t size = 16
+    while size < 2 * <uint64_t>n:
+        size *= 2
+    slots_array = np.zeros(size, dtype=np.int64)
+    codes_array = np.empty(n, dtype=np.int64)
+    cdef int64_t[::1] slots = slots_array
+    cdef int64_t[::1] codes = codes_array
+    if n:
+        with nogil:
+            code_rows(&k, n, &slots[0], size - 1, &codes[0])
+    return codes_array

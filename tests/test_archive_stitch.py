@@ -171,3 +171,39 @@ def test_idle_gap_longer_than_timeout_keeps_two_flows() -> None:
     stitched = stitch(pieces_of(columns, [1]), TIMEOUTS).raw
     assert len(stitched["first_ts_ns"]) == 2
     assert canonical(stitched) == canonical(flows_of(columns))
+
+
+def test_flow_key_codes_number_keys_as_a_dict_of_unordered_endpoints_would() -> None:
+    """The oracle: a Python dict keyed by (proto, tunnel, VLANs, frozenset of the two
+    endpoints), numbering keys in first-seen order; rows repeat keys with the endpoints
+    swapped, and differ by one field only."""
+    from analyzer._flowtable import flow_key_codes
+
+    rng = np.random.default_rng(7)
+    n = 5000
+    raw = {name: np.zeros((n, *shape), dtype=dtype)
+           for name, (dtype, shape) in RAW_FLOW_COLUMNS.items()}
+    base = rng.integers(0, 40, n)                        # 40 distinct base keys
+    swap = rng.random(n) < 0.5
+    addresses = rng.integers(0, 256, (40, 2, 16), dtype=np.uint8)
+    addresses[:5, 1] = addresses[:5, 0]                  # same address on both ends
+    ports = rng.integers(0, 65536, (40, 2)).astype(np.uint16)
+    ends = np.where(swap[:, None], [1, 0], [0, 1])
+    raw["client_addr"][:] = addresses[base, ends[:, 0]]
+    raw["server_addr"][:] = addresses[base, ends[:, 1]]
+    raw["client_port"][:] = ports[base, ends[:, 0]]
+    raw["server_port"][:] = ports[base, ends[:, 1]]
+    raw["proto"][:] = np.where(base % 2, 6, 17)
+    raw["tunnel"][:] = rng.integers(0, 2, n)
+    raw["vlan"][:] = rng.choice([-1, 10], n)
+    raw["vlan_inner"][:] = rng.choice([-1, 20], n)
+    seen: dict[tuple, int] = {}
+    expected = []
+    for row in range(n):
+        ends_of_row = frozenset({(raw["client_addr"][row].tobytes(), int(raw["client_port"][row])),
+                                 (raw["server_addr"][row].tobytes(), int(raw["server_port"][row]))})
+        key = (int(raw["proto"][row]), int(raw["tunnel"][row]), int(raw["vlan"][row]),
+               int(raw["vlan_inner"][row]), ends_of_row)
+        expected.append(seen.setdefault(key, len(seen)))
+    assert flow_key_codes(raw).tolist() == expected
+    assert len(seen) > 200                                # the fields do split the keys
