@@ -396,3 +396,27 @@ def test_a_failed_bundle_fails_each_of_its_inputs_and_records_none(tmp_path, mon
     options.resume = True
     again = run_batch(options, io.StringIO())
     assert again.read == len(pieces) and again.exit_code == 0
+
+
+def test_flows_of_a_big_partition_are_written_as_several_files_in_row_order(tmp_path):
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from analyzer.archive.output import MIN_FILE_ROWS, Partitions, write_flows
+
+    big, small = 3 * MIN_FILE_ROWS + 5, 100
+    n = big + small
+    table = pa.table({"id": np.arange(n, dtype=np.int64)})
+    host_codes = np.r_[np.zeros(big, dtype=np.int64), np.ones(small, dtype=np.int64)]
+    parts = Partitions(["2026-01-01"], np.zeros(n, dtype=np.int64), ["a", "b"], host_codes)
+    write_flows(tmp_path / "flows", table, parts, threads=4)
+    day = tmp_path / "flows" / "day=2026-01-01"
+    files_a = sorted((day / "host=a").glob("*.parquet"), key=lambda p: int(p.stem[5:]))
+    assert [p.name for p in files_a] == ["part-0.parquet", "part-1.parquet", "part-2.parquet"]
+    assert [p.name for p in (day / "host=b").glob("*.parquet")] == ["part-0.parquet"]
+    ids = [pq.read_table(path).column("id").to_pylist() for path in files_a]
+    assert [i for part in ids for i in part] == list(range(big))   # every row once, in order
+    assert min(map(len, ids)) >= MIN_FILE_ROWS
+    assert pq.read_table(day / "host=b" / "part-0.parquet").column("id").to_pylist() == list(
+        range(big, n))

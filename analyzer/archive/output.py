@@ -18,10 +18,12 @@ never sees half of a run.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import re
 import shutil
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +43,7 @@ LISTENERS_DIR = "listeners"
 REPORT_NAME = "report.txt"
 SUMMARY_NAME = "summary.json"
 UNKNOWN_HOST = "unknown"
+MIN_FILE_ROWS = 16_384  # a partition is cut into files of at least this many rows
 NS_PER_DAY = 86_400 * 10**9
 _RAW_ADDRESS_COLUMNS = ("client_addr", "server_addr")
 _DICTIONARY_COLUMNS = [*PARQUET_DICTIONARY_COLUMNS, "class", "reason"]
@@ -56,12 +59,14 @@ def write_outputs(
     frame: FlowFrame,
     verdicts: Verdicts,
     job_facts: dict[str, Any],
+    threads: int = 1,
 ) -> None:
-    """Write flows/, listeners/, report.txt and summary.json (replacing older ones)."""
+    """Write flows/, listeners/, report.txt and summary.json (replacing older ones);
+    the flows' Parquet files on up to `threads` threads."""
     staging = outdir / ".staging"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    write_flows(staging / FLOWS_DIR, *flow_table(frame, verdicts))
+    write_flows(staging / FLOWS_DIR, *flow_table(frame, verdicts), threads=threads)
     write_listeners(staging / LISTENERS_DIR, verdicts)
     (staging / REPORT_NAME).write_text(render(verdicts, "table"), encoding="utf-8")
     summary = {"batch": job_facts, **verdicts.summary()}
@@ -175,21 +180,33 @@ def partition_value(name: str | None) -> str:
     return cleaned or UNKNOWN_HOST
 
 
-def write_flows(directory: Path, table: pa.Table, parts: Partitions) -> None:
-    """One Parquet file per day and host (Hive layout ``day=D/host=H/part-0.parquet``,
-    the partition columns in the path only); the rows come grouped by partition."""
+def write_flows(directory: Path, table: pa.Table, parts: Partitions, threads: int = 1) -> None:
+    """Parquet files per day and host (Hive layout ``day=D/host=H/part-N.parquet``, the
+    partition columns in the path only; the rows come grouped by partition, in order).
+    A partition of many rows is cut into up to `threads` files written at once: Arrow
+    encodes a file's columns one after the other, but releases the GIL while it does."""
     directory.mkdir(parents=True)
     if table.num_rows == 0:
         pq.write_table(table, directory / "empty.parquet")
         return
     group = parts.day_codes * len(parts.hosts) + parts.host_codes
     starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
+    files: list[tuple[int, int, Path]] = []
     for start, stop in zip(starts.tolist(), [*starts[1:].tolist(), len(group)], strict=True):
         target = (directory / f"day={parts.days[parts.day_codes[start]]}"
                   / f"host={parts.hosts[parts.host_codes[start]]}")
         target.mkdir(parents=True)
-        pq.write_table(table.slice(start, stop - start), target / "part-0.parquet",
-                       compression="zstd", use_dictionary=_DICTIONARY_COLUMNS)
+        cuts = min(threads, max(1, (stop - start) // MIN_FILE_ROWS))
+        bounds = np.linspace(start, stop, cuts + 1).astype(int).tolist()
+        files.extend((lo, hi, target / f"part-{number}.parquet")
+                     for number, (lo, hi) in enumerate(itertools.pairwise(bounds)))
+
+    def write(lo: int, hi: int, path: Path) -> None:
+        pq.write_table(table.slice(lo, hi - lo), path, compression="zstd",
+                       use_dictionary=_DICTIONARY_COLUMNS)
+
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        list(pool.map(lambda job: write(*job), files))
 
 
 def write_listeners(directory: Path, verdicts: Verdicts) -> None:

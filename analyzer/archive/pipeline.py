@@ -261,7 +261,8 @@ def _finish(
         "signature": None if missing else job_signature(options, files, manifest),
         "seconds": result.seconds,
     }
-    write_outputs(options.outdir, frame, verdicts, facts)
+    write_outputs(options.outdir, frame, verdicts, facts,
+                  threads=options.workers or os.cpu_count() or 1)
     result.seconds["write"] = round(time.perf_counter() - clock, 3)
     print(f"batch: {len(frame)} flows ({stitched.joined} joined across files) from "
           f"{len(files)} input(s), {len(result.failed)} failed; written to {options.outdir}",
