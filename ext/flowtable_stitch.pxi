@@ -147,7 +147,6 @@ cdef void check_raw(dict raw, Py_ssize_t n) except *:
 
 
 cdef void fill_raw(RawCols *c, dict raw) except *:
-    cdef cnp.ndarray column
     c.client_addr = <const uint8_t *>cnp.PyArray_DATA(<cnp.ndarray>raw["client_addr"])
     c.client_port = <const uint16_t *>cnp.PyArray_DATA(<cnp.ndarray>raw["client_port"])
     c.proto = <const uint8_t *>cnp.PyArray_DATA(<cnp.ndarray>raw["proto"])

@@ -48,7 +48,6 @@ from analyzer.flows.table import NS, Timeouts
 RawFlows = dict[str, np.ndarray]
 
 
-
 @dataclass(frozen=True)
 class FilePiece:
     """The raw flows of one input file and the time span of its packets."""
@@ -85,7 +84,7 @@ def stitch(pieces: Sequence[FilePiece], timeouts: Timeouts | None = None) -> Sti
         return Stitched(empty_raw())
     raw = {name: np.concatenate([p.raw[name] for p in ordered]) for name in RAW_FLOW_COLUMNS}
     file_of = np.repeat(np.arange(len(ordered)), [len(p) for p in ordered])
-    keys = flow_keys(raw)
+    keys = flow_key_codes(raw)  # protocol, tunnel, VLANs, both endpoints in either order
     order = np.lexsort((raw["last_ts_ns"], raw["first_ts_ns"], keys, file_of))
     raw = {name: column[order] for name, column in raw.items()}
     result = Stitched(raw)
@@ -106,12 +105,6 @@ class _Limits:
         object.__setattr__(self, "tcp", int(timeouts.tcp * NS))
         object.__setattr__(self, "udp", int(timeouts.udp * NS))
         object.__setattr__(self, "linger", int(timeouts.closed_linger * NS))
-
-
-def flow_keys(raw: RawFlows) -> np.ndarray:
-    """A small integer per flow key: protocol, tunnel, VLANs, both endpoints (in either
-    order), numbered as first seen (`_flowtable.flow_key_codes`: one hashing pass)."""
-    return flow_key_codes(raw)
 
 
 def _join(result: Stitched, file_of: np.ndarray, keys: np.ndarray, limits: _Limits) -> np.ndarray:
