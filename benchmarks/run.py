@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
@@ -31,7 +30,7 @@ if __package__ in (None, ""):
 
 from benchmarks import checks, datasets, machine, profile
 from benchmarks.datasets import Dataset
-from benchmarks.measure import PageCacheLock, ProcessRun, median, run_process
+from benchmarks.measure import CACHED_BYTECODE, PageCacheLock, ProcessRun, median, run_process
 from benchmarks.ours import summarize_parquet
 from benchmarks.peers import TSHARK, nfstream_available, parse_tshark_conv, tshark_command
 
@@ -52,12 +51,6 @@ class Tool:
     note: str = ""
     env: dict[str, str] | None = None  # the process environment (None: ours)
     warm_up: bool = False  # one untimed run first
-
-
-# An installed command runs from compiled bytecode (pip compiles it at install time);
-# this machine's environment turns writing bytecode off (PYTHONDONTWRITEBYTECODE), so an
-# editable checkout would compile every module on every run (~20 ms of the CLI's time).
-CACHED_BYTECODE = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 @dataclass
