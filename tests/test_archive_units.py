@@ -410,7 +410,7 @@ def test_flows_of_a_big_partition_are_written_as_several_files_in_row_order(tmp_
     table = pa.table({"id": np.arange(n, dtype=np.int64)})
     host_codes = np.r_[np.zeros(big, dtype=np.int64), np.ones(small, dtype=np.int64)]
     parts = Partitions(["2026-01-01"], np.zeros(n, dtype=np.int64), ["a", "b"], host_codes)
-    write_flows(tmp_path / "flows", table, parts, threads=4)
+    write_flows(tmp_path / "flows", parts, lambda lo, hi: table.slice(lo, hi - lo), threads=4)
     day = tmp_path / "flows" / "day=2026-01-01"
     files_a = sorted((day / "host=a").glob("*.parquet"), key=lambda p: int(p.stem[5:]))
     assert [p.name for p in files_a] == ["part-0.parquet", "part-1.parquet", "part-2.parquet"]
