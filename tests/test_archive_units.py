@@ -420,3 +420,31 @@ def test_flows_of_a_big_partition_are_written_as_several_files_in_row_order(tmp_
     assert min(map(len, ids)) >= MIN_FILE_ROWS
     assert pq.read_table(day / "host=b" / "part-0.parquet").column("id").to_pylist() == list(
         range(big, n))
+
+
+def test_no_flows_file_holds_more_than_max_file_rows_whatever_the_threads(tmp_path, monkeypatch):
+    """The write's memory is bounded by a file's rows: a big partition is cut even on one
+    thread, into files of at most MAX_FILE_ROWS, every row once and in order."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from analyzer.archive import output
+
+    monkeypatch.setattr(output, "MAX_FILE_ROWS", 1000)
+    n = 2 * 1000 + 1
+    table = pa.table({"id": np.arange(n, dtype=np.int64)})
+    made: list[int] = []
+
+    def rows_table(lo: int, hi: int) -> pa.Table:
+        made.append(hi - lo)
+        return table.slice(lo, hi - lo)
+
+    zeros = np.zeros(n, dtype=np.int64)
+    parts = output.Partitions(["2026-01-01"], zeros, ["a"], zeros)
+    output.write_flows(tmp_path / "flows", parts, rows_table, threads=1)
+    files = sorted((tmp_path / "flows" / "day=2026-01-01" / "host=a").glob("*.parquet"),
+                   key=lambda p: int(p.stem[5:]))
+    assert len(files) == 3 and max(made) <= 1000
+    ids = [i for path in files for i in pq.read_table(path).column("id").to_pylist()]
+    assert ids == list(range(n))

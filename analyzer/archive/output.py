@@ -43,7 +43,8 @@ LISTENERS_DIR = "listeners"
 REPORT_NAME = "report.txt"
 SUMMARY_NAME = "summary.json"
 UNKNOWN_HOST = "unknown"
-MIN_FILE_ROWS = 16_384  # a partition is cut into files of at least this many rows
+MIN_FILE_ROWS = 16_384  # a partition is cut for threads into files of at least this many rows
+MAX_FILE_ROWS = 262_144  # and always into files of at most this many (~10-20 MB of Parquet)
 NS_PER_DAY = 86_400 * 10**9
 _RAW_ADDRESS_COLUMNS = ("client_addr", "server_addr")
 _DICTIONARY_COLUMNS = [*PARQUET_DICTIONARY_COLUMNS, "class", "reason"]
@@ -193,10 +194,11 @@ def write_flows(directory: Path, parts: Partitions, rows_table: Callable[[int, i
     """Parquet files per day and host (Hive layout ``day=D/host=H/part-N.parquet``, the
     partition columns in the path only); `parts` are the rows' partitions, in row order,
     and ``rows_table(lo, hi)`` the table of rows lo to hi. A partition of many rows is cut
-    into up to `threads` files. Files are made and written on `threads` threads, each
-    from its table (Arrow, numpy and the Parquet encoder release the GIL for most of
-    it): two threads made and wrote 100 k flows' files in about half the time of one,
-    and only the files in progress exist as Arrow tables at a time."""
+    into several files (`_file_count`). Files are made and written on `threads` threads,
+    each from its table (Arrow, numpy and the Parquet encoder release the GIL for most of
+    it): two threads made and wrote 100 k flows' files in about half the time of one.
+    Only the files in progress exist as Arrow tables, so the memory this takes is bounded
+    by MAX_FILE_ROWS, not by the size of the archive."""
     directory.mkdir(parents=True)
     if len(parts.day_codes) == 0:
         pq.write_table(rows_table(0, 0), directory / "empty.parquet")
@@ -208,7 +210,7 @@ def write_flows(directory: Path, parts: Partitions, rows_table: Callable[[int, i
         target = (directory / f"day={parts.days[parts.day_codes[start]]}"
                   / f"host={parts.hosts[parts.host_codes[start]]}")
         target.mkdir(parents=True)
-        cuts = min(threads, max(1, (stop - start) // MIN_FILE_ROWS))
+        cuts = _file_count(stop - start, threads)
         bounds = np.linspace(start, stop, cuts + 1).astype(int).tolist()
         files.extend((lo, hi, target / f"part-{number}.parquet")
                      for number, (lo, hi) in enumerate(itertools.pairwise(bounds)))
@@ -217,8 +219,18 @@ def write_flows(directory: Path, parts: Partitions, rows_table: Callable[[int, i
         pq.write_table(rows_table(lo, hi), path, compression="zstd",
                        use_dictionary=_DICTIONARY_COLUMNS)
 
-    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+    if threads <= 1:  # on this thread: a thread's own malloc arena would hold its memory
+        for job in files:
+            write(*job)
+        return
+    with ThreadPoolExecutor(max_workers=threads) as pool:
         list(pool.map(lambda job: write(*job), files))
+
+
+def _file_count(rows: int, threads: int) -> int:
+    """How many files a partition of `rows` rows is cut into: enough that none has more
+    than MAX_FILE_ROWS, and up to `threads` (one each) of at least MIN_FILE_ROWS."""
+    return max(-(-rows // MAX_FILE_ROWS), min(threads, rows // MIN_FILE_ROWS), 1)
 
 
 def write_listeners(directory: Path, verdicts: Verdicts) -> None:

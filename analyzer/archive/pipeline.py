@@ -239,6 +239,8 @@ def _finish(
           "writing", file=stream)
     clock = time.perf_counter()
     stitched = stitch(pieces, options.timeouts)
+    del pieces
+    fresh.clear()  # every input's flows are in `stitched` now: free them before verify
     frame = FlowFrame(build_columns(stitched.raw))
     result.seconds["stitch"] = round(time.perf_counter() - clock, 3)
     clock = time.perf_counter()

@@ -86,11 +86,18 @@ def stitch(pieces: Sequence[FilePiece], timeouts: Timeouts | None = None) -> Sti
     file_of = np.repeat(np.arange(len(ordered)), [len(p) for p in ordered])
     keys = flow_key_codes(raw)  # protocol, tunnel, VLANs, both endpoints in either order
     order = np.lexsort((raw["last_ts_ns"], raw["first_ts_ns"], keys, file_of))
-    raw = {name: column[order] for name, column in raw.items()}
+    _take_in_place(raw, order)
     result = Stitched(raw)
     keep = _join(result, file_of[order], keys[order], _Limits(timeouts or Timeouts()))
-    result.raw = {name: column[keep] for name, column in raw.items()}
+    _take_in_place(raw, keep)
     return result
+
+
+def _take_in_place(raw: RawFlows, rows: np.ndarray) -> None:
+    """Each column replaced by its `rows`, one at a time: at most one column's copy is
+    alive beside the columns (a new dict of all of them held two copies at once)."""
+    for name, column in raw.items():
+        raw[name] = column[rows]
 
 
 @dataclass(frozen=True)
