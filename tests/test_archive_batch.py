@@ -21,6 +21,7 @@ import contextlib
 import gzip
 import json
 import os
+import re
 import shutil
 import signal
 import struct
@@ -254,6 +255,15 @@ def test_batch_equals_one_run_over_the_whole_capture(archive, reference, finishe
     total = len(archive.captures)
     assert f"batch: files {total}/{total}, packets " in done.stderr  # progress, to the end
     assert "pkt/s" in done.stderr
+    summary = json.loads((outdir / "summary.json").read_text())
+    flows = summary["batch"]["flows"]
+    phases = [re.search(pattern, done.stderr) for pattern in (
+        r"batch: joining the flows of \d+ input\(s\) across files\n",
+        rf"batch: {flows:,} flows \(\d[\d,]* joined across files\) in [\d.]+ s; judging them\n",
+        r"batch: judged against \d+ listener\(s\) in [\d.]+ s; writing ",
+        rf"batch: {flows:,} flows from \d+ input\(s\), \d+ failed; written to .* in [\d.]+ s\n")]
+    assert all(phases), done.stderr  # a line as each phase of the end starts, in order
+    assert [found.start() for found in phases] == sorted(found.start() for found in phases)
 
 
 def test_flows_are_partitioned_by_day_and_host_and_queryable(reference, finished):

@@ -35,7 +35,7 @@ from analyzer.archive.manifest import Manifest, ManifestEntry, iso_mtime
 from analyzer.archive.output import SUMMARY_NAME, write_outputs
 from analyzer.archive.parts import PartLog, load_piece
 from analyzer.archive.progress import Progress
-from analyzer.archive.stitch import RawFlows, stitch
+from analyzer.archive.stitch import FilePiece, RawFlows, Stitched, stitch
 from analyzer.errors import UsageError
 from analyzer.flows import FlowFrame, Timeouts
 from analyzer.flows.build import build_columns
@@ -235,19 +235,18 @@ def _finish(
     for path, original in duplicates.items():
         print(f"batch: {path} has the same content as {original}: its flows are counted once",
               file=stream)
-    print(f"batch: joining the flows of {len(pieces)} input(s) across files, judging, "
-          "writing", file=stream)
-    clock = time.perf_counter()
-    stitched = stitch(pieces, options.timeouts)
-    del pieces
+    print(f"batch: joining the flows of {len(pieces)} input(s) across files", file=stream)
+    stitched, frame = _joined(pieces, options.timeouts, result)
     fresh.clear()  # every input's flows are in `stitched` now: free them before verify
-    frame = FlowFrame(build_columns(stitched.raw))
-    result.seconds["stitch"] = round(time.perf_counter() - clock, 3)
+    print(f"batch: {len(frame):,} flows ({stitched.joined:,} joined across files) in "
+          f"{result.seconds['stitch']:.2f} s; judging them", file=stream)
     clock = time.perf_counter()
     verdicts = verify(frame, snapshots, os=options.os,
                       host_addrs=list(options.host_addrs) or None,
                       tolerance_s=options.tolerance_s)
     result.seconds["verify"] = round(time.perf_counter() - clock, 3)
+    print(f"batch: judged against {len(verdicts.listeners)} listener(s) in "
+          f"{result.seconds['verify']:.2f} s; writing {options.outdir}", file=stream)
     clock = time.perf_counter()
     result.failed = _failures(manifest, files)
     result.flows, result.joined = len(frame), stitched.joined
@@ -266,9 +265,20 @@ def _finish(
     write_outputs(options.outdir, frame, verdicts, facts,
                   threads=options.workers or os.cpu_count() or 1)
     result.seconds["write"] = round(time.perf_counter() - clock, 3)
-    print(f"batch: {len(frame)} flows ({stitched.joined} joined across files) from "
-          f"{len(files)} input(s), {len(result.failed)} failed; written to {options.outdir}",
-          file=stream)
+    print(f"batch: {len(frame):,} flows from {len(files)} input(s), {len(result.failed)} "
+          f"failed; written to {options.outdir} in {result.seconds['write']:.2f} s", file=stream)
+
+
+def _joined(pieces: list[FilePiece], timeouts: Timeouts, result: BatchResult
+            ) -> tuple[Stitched, FlowFrame]:
+    """The pieces stitched, and their flows as a frame (`pieces` is emptied: the
+    flows are in the frame now)."""
+    clock = time.perf_counter()
+    stitched = stitch(pieces, timeouts)
+    pieces.clear()
+    frame = FlowFrame(build_columns(stitched.raw))
+    result.seconds["stitch"] = round(time.perf_counter() - clock, 3)
+    return stitched, frame
 
 
 def _without_copies(
