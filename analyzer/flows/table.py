@@ -159,13 +159,14 @@ def _records(source: str, batch_size: int | None, stats: CaptureStats | None,
     the GIL, so they share the cores (batch jobs pass False: there each worker process
     has a core of its own)."""
     from analyzer.capture.prefault import may_use_several_cpus
-    from analyzer.capture.records import RECORD_BATCH, read_records
+    from analyzer.capture.records import RECORD_BATCH, RECORD_BATCH_AHEAD, read_records
 
     if read_ahead is None:
         read_ahead = may_use_several_cpus()   # a second CPU: for the reader and the faults
     arrays = READ_AHEAD + 2 if read_ahead else 1    # in the queue, in hand, being filled
-    records = read_records(source, batch_size=batch_size or RECORD_BATCH, stats=stats,
-                           byte_range=byte_range, arrays=arrays, prefault=read_ahead)
+    size = batch_size or (RECORD_BATCH_AHEAD if read_ahead else RECORD_BATCH)
+    records = read_records(source, batch_size=size, stats=stats, byte_range=byte_range,
+                           arrays=arrays, prefault=read_ahead)
     return _ahead(records) if read_ahead else records
 
 
