@@ -107,6 +107,7 @@ def test_flows_of_a_file_cut_under_the_reader_end_with_the_error(copy: Path) -> 
         from analyzer.flows import read_flows
         from analyzer.errors import CaptureError
         from analyzer.capture import records
+        records.RECORD_BATCH = records.RECORD_BATCH_AHEAD = 8192  # the file: several batches
         original = records.SourceReader.batches
 
         def cut_after_first(self):
