@@ -7,6 +7,7 @@ and turns the parser's error codes into CaptureError / NotACaptureError messages
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Generic, Protocol, TypeVar
 
@@ -34,6 +35,10 @@ ERROR_MESSAGES: dict[int, str] = {
 }
 FILE_HEADER_ERRORS = frozenset({1, 2})
 RESYNC_KEEP = 64  # bytes kept at the end of a stream window while resynchronising
+# A batch from a live input (a pipe) is passed on once the input has been quiet this long
+# after the batch began: `tcpdump -w - | dualstack packets -` shows packets as they come,
+# while a pipe that keeps up (`zcat big.pcap.gz |`) still fills whole batches.
+LIVE_LATENCY_S = 0.1
 
 
 def frame_error(source: str, parser: _reader.Parser) -> CaptureError | NotACaptureError:
@@ -99,6 +104,7 @@ class SourceReader(Generic[Batch]):
         while True:
             if row == 0:
                 batch_start = window.base + self.pos
+                started = time.monotonic()
             result, self.pos, row = self.parser.run(window.view(), self.pos, window.base, row)
             self._check_bytes_whole(batch_start)
             if result == _reader.RESULT_BATCH_FULL:
@@ -114,6 +120,10 @@ class SourceReader(Generic[Batch]):
                     raise error
                 self._resynchronise(error)
             elif not window.at_eof:
+                if row and window.idle(LIVE_LATENCY_S - (time.monotonic() - started)):
+                    yield self.sink.batch(row)  # a live input went quiet: pass on what came
+                    self.sink.bind(self.parser)
+                    row = 0
                 window.consume(self.pos)
                 self.pos = 0
                 window.refill()

@@ -1,11 +1,17 @@
 """Byte windows the parser runs over: a whole memory-mapped file, or a bounded
 buffer refilled from a stream (stdin, a decompressor). Memory does not grow with
-the input: a stream window holds at most one record more than its chunk size."""
+the input: a stream window holds at most one record more than its chunk size.
+
+A stream from a pipe, socket or terminal may be live (``tcpdump -w - | dualstack
+packets -``): its window returns from a refill with what has come once nothing more is
+ready, and says when the input has gone quiet (`idle`), so that the reader hands over
+the packets it has instead of waiting for a full batch."""
 
 from __future__ import annotations
 
 import lzma
 import mmap
+import select
 import zlib
 from typing import BinaryIO, Protocol
 
@@ -54,6 +60,9 @@ class ByteWindow(Protocol):
     def bytes_lost(self) -> str | None:
         """Why bytes of the window cannot be trusted (a mapped file truncated while being
         read: the bytes past its new end read as zeros), or None."""
+
+    def idle(self, wait_s: float) -> bool:
+        """A live input had nothing more to read for `wait_s` seconds (a file: never)."""
 
     def close(self) -> None: ...
 
@@ -106,6 +115,10 @@ class MappedWindow:
                     "was truncated and grew again while being read)")
         return None
 
+    def idle(self, wait_s: float) -> bool:
+        """A file is read to its end at once."""
+        return False
+
     def _release(self) -> bool:
         """Stop prefaulting and release the view; False when already closed."""
         if self._prefaulter is not None:
@@ -155,9 +168,11 @@ class RangeWindow(MappedWindow):
 class StreamWindow:
     """A buffer refilled from a stream; grows only when a single record needs it."""
 
-    def __init__(self, stream: Readable, name: str, chunk: int = STREAM_CHUNK) -> None:
+    def __init__(self, stream: Readable, name: str, chunk: int = STREAM_CHUNK,
+                 live_fd: int | None = None) -> None:
         self._stream = stream
         self._name = name
+        self._live_fd = live_fd  # the pipe, socket or terminal the bytes come from
         self._buffer = np.empty(chunk, dtype=np.uint8)
         self._fill = 0
         self.base = 0
@@ -175,6 +190,9 @@ class StreamWindow:
         """Bytes read into the buffer stay whole."""
         return None
 
+    def idle(self, wait_s: float) -> bool:
+        return self._live_fd is not None and not _ready(self._live_fd, wait_s)
+
     def consume(self, pos: int) -> None:
         kept = self._fill - pos
         if kept > 0 and pos > 0:
@@ -183,9 +201,9 @@ class StreamWindow:
         self._fill = kept
 
     def refill(self) -> None:
-        """Read at least REFILL_AT_LEAST bytes (or to the end), in single raw reads
-        (readinto1), so that bytes decompressed before a truncated stream's EOFError
-        are kept."""
+        """Read at least REFILL_AT_LEAST bytes (or to the end; from a live input, what
+        has come once nothing more is ready), in single raw reads (readinto1), so that
+        bytes decompressed before a truncated stream's EOFError are kept."""
         if self._fill == len(self._buffer):
             self._grow()
         wanted = min(len(self._buffer), self._fill + REFILL_AT_LEAST)
@@ -205,6 +223,8 @@ class StreamWindow:
                 self.at_eof = True
             else:
                 self._fill += count
+                if self._live_fd is not None and not _ready(self._live_fd, 0.0):
+                    return
 
     def _read_some(self, target: memoryview) -> int:
         read_once = getattr(self._stream, "readinto1", None)
@@ -220,3 +240,11 @@ class StreamWindow:
 
     def close(self) -> None:
         """The stream belongs to whoever opened it."""
+
+
+def _ready(fd: int, wait_s: float) -> bool:
+    """Bytes (or the end) can be read from `fd` within `wait_s` seconds."""
+    try:
+        return bool(select.select([fd], [], [], max(0.0, wait_s))[0])
+    except (OSError, ValueError):  # closed, or not a descriptor select takes
+        return True

@@ -117,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
                 lines.append(jsonl_line(row) if args.format == "jsonl" else text_line(number, row))
             if lines:
                 out.write("\n".join(lines) + "\n")
+                out.flush()  # a batch at a time: a live input's packets show as they come
             if args.count is not None and number >= args.count:
                 break
     finally:
