@@ -4,7 +4,6 @@ their magic bytes (never by name); pcap or pcapng recognised by theirs."""
 from __future__ import annotations
 
 import bz2
-import fcntl
 import gzip
 import lzma
 import os
@@ -192,10 +191,12 @@ def _widen_pipe(stream: Readable) -> None:
     """A pipe's buffer grown to PIPE_BYTES (Linux, as far as fs/pipe-max-size allows): its
     default 64 KiB made reading 1.3 GB through ``cat |`` 3-5x slower than with 1 MiB."""
     try:
+        import fcntl  # POSIX only; the reader itself runs anywhere
+
         fd = stream.fileno()  # type: ignore[attr-defined]
         if stat.S_ISFIFO(os.fstat(fd).st_mode) and hasattr(fcntl, "F_SETPIPE_SZ"):
             fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
-    except (OSError, ValueError, AttributeError):
+    except (ImportError, OSError, ValueError, AttributeError):
         pass  # a smaller buffer only reads slower
 
 
