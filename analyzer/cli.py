@@ -19,7 +19,7 @@ from collections.abc import Sequence
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from analyzer import __version__
-from analyzer.errors import DualstackError
+from analyzer.errors import INTERRUPTED_EXIT, DualstackError
 
 # Module names under analyzer.commands, in the order `--help` lists them.
 COMMANDS: tuple[str, ...] = (
@@ -81,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         print(f"dualstack {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return INTERRUPTED_EXIT
 
 
 def _drop_stdout() -> None:

@@ -1,16 +1,20 @@
 """Live input through a pipe (``tcpdump -w - | dualstack packets -``): packets are shown
-as they come, not when a batch is full or the input ends; and a pipe is read with a
-buffer wider than the kernel's default 64 KiB."""
+as they come, not when a batch is full or the input ends; Ctrl-C ends a flows run with
+the flows seen written; and a pipe is read with a buffer wider than the kernel's default
+64 KiB."""
 
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import select
+import signal
 import struct
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -93,3 +97,28 @@ def test_a_pipe_is_read_with_a_wider_buffer() -> None:
             assert fcntl.fcntl(read_fd, fcntl.F_GETPIPE_SZ) == PIPE_BYTES
     finally:
         os.close(read_fd)
+
+
+def test_ctrl_c_ends_a_live_flows_run_and_writes_the_flows_seen() -> None:
+    """`tcpdump -w - | dualstack flows -` ends with Ctrl-C: reading stops at the next
+    batch (the input stays open here), the flows seen are written, exit 130."""
+    with subprocess.Popen([sys.executable, "-m", "analyzer", "flows", "-", "--format", "jsonl"],
+                          cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE,
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)
+                          ) as command:
+        assert command.stdin is not None and command.stdout is not None
+        try:
+            command.stdin.write(PCAP_HEADER + record(1111, 1) + record(2222, 2))
+            command.stdin.flush()
+            time.sleep(3)  # started and reading: Ctrl-C is its own by now
+            command.send_signal(signal.SIGINT)
+            command.stdin.write(record(3333, 3))  # live traffic goes on; the input stays open
+            command.stdin.flush()
+            assert command.wait(timeout=30) == 130
+            flows = [json.loads(line) for line in command.stdout.read().splitlines()]
+            errors = command.stderr.read().decode()  # type: ignore[union-attr]
+        finally:
+            command.kill()
+    assert {1111, 2222} <= {flow["client_port"] for flow in flows}, errors
+    assert "interrupted: the input was not read to its end; the flows seen until then" in errors

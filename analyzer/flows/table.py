@@ -7,6 +7,7 @@ the live flows, not the capture size.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
@@ -130,12 +131,14 @@ def iter_raw_flow_batches(sources: Sources, timeouts: Timeouts | None = None,
                           on_packets: Callable[[int], object] | None = None,
                           byte_range: tuple[int, int] | None = None,
                           read_ahead: bool | None = None,
+                          stop: threading.Event | None = None,
                           ) -> Iterator[dict[str, np.ndarray]]:
     """The flow table's raw finished-flow columns (RAW_FLOW_COLUMNS: per-direction state
     bits included, as stitching across rotated files needs them), batch by batch. A
     capture error is raised after every flow read before it was yielded. `byte_range`:
     only that range of one pcap file (see `read_records`). `read_ahead`: see
-    `_records` (None: when this process may run on more than one CPU)."""
+    `_records` (None: when this process may run on more than one CPU). `stop`: once
+    set, no more packets are read and the flows seen until then are finished."""
     from analyzer.capture import read_batches
 
     listed = _source_list(sources)
@@ -143,11 +146,12 @@ def iter_raw_flow_batches(sources: Sources, timeouts: Timeouts | None = None,
         raise ValueError("a byte range is read from one capture")
     if len(listed) == 1:
         records = _records(listed[0], batch_size, stats, byte_range, read_ahead)
-        return _raw_flows(_counted(records, on_packets), FlowTable.update_records, timeouts,
-                          flush_every)
+        return _raw_flows(_until(_counted(records, on_packets), stop),
+                          FlowTable.update_records, timeouts, flush_every)
     columns = (batch.columns for batch in
                read_batches(listed, batch_size=batch_size or 65536, stats=stats))
-    return _raw_flows(_counted(columns, on_packets), FlowTable.update, timeouts, flush_every)
+    return _raw_flows(_until(_counted(columns, on_packets), stop), FlowTable.update, timeouts,
+                      flush_every)
 
 
 def _records(source: str, batch_size: int | None, stats: CaptureStats | None,
@@ -174,6 +178,25 @@ def _ahead(records: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
     """`records` from a reader thread; closing this generator stops the thread."""
     with InBackground(records, depth=READ_AHEAD, name="reader") as ahead:
         yield from ahead
+
+
+def _until(batches: Iterable[Batch], stop: threading.Event | None) -> Iterable[Batch]:
+    """`batches` until `stop` is set (the reader is closed then)."""
+    if stop is None:
+        return batches
+    return _until_set(iter(batches), stop)
+
+
+def _until_set(batches: Iterator[Batch], stop: threading.Event) -> Iterator[Batch]:
+    try:
+        for batch in batches:
+            yield batch
+            if stop.is_set():
+                return
+    finally:
+        close = getattr(batches, "close", None)
+        if close is not None:
+            close()
 
 
 def _counted(batches: Iterable[Batch], on_packets: Callable[[int], object] | None
