@@ -122,3 +122,32 @@ def test_ctrl_c_ends_a_live_flows_run_and_writes_the_flows_seen() -> None:
             command.kill()
     assert {1111, 2222} <= {flow["client_port"] for flow in flows}, errors
     assert "interrupted: the input was not read to its end; the flows seen until then" in errors
+
+
+def test_ctrl_c_ends_a_live_verify_run_with_the_answer_for_what_was_seen() -> None:
+    """`tcpdump -w - | dualstack verify - --snapshot ...`: Ctrl-C, and the verdicts of
+    the connections seen so far (here an IPv4 SYN answered by an IPv6 socket's port)."""
+    snapshot = ROOT / "captures" / "demo"
+    texts = sorted(str(path) for path in snapshot.glob("*.txt"))
+    with subprocess.Popen([sys.executable, "-m", "analyzer", "verify", "-", "--snapshot",
+                           *texts, "--format", "json"],
+                          cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE,
+                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)
+                          ) as command:
+        assert command.stdin is not None and command.stdout is not None
+        try:
+            command.stdin.write(PCAP_HEADER + record(1111, 1))
+            command.stdin.flush()
+            time.sleep(3)
+            command.send_signal(signal.SIGINT)
+            command.stdin.write(record(3333, 3))
+            command.stdin.flush()
+            assert command.wait(timeout=30) == 130
+            answer = json.loads(command.stdout.read())
+            errors = command.stderr.read().decode()  # type: ignore[union-attr]
+        finally:
+            command.kill()
+    ports = {flow["client_port"] for flow in answer["flows"]}
+    assert 1111 in ports, errors
+    assert "interrupted: the input was not read to its end; the answer is for" in errors

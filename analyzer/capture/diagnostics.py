@@ -1,11 +1,17 @@
-"""What the capture commands print to stderr after their data, and their exit code."""
+"""What the capture commands print to stderr after their data, and their exit code; and
+how Ctrl-C ends their input."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 
 from analyzer.capture.stats import CaptureStats
+from analyzer.errors import INTERRUPTED_EXIT
 
 
 def add_capture_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,3 +33,32 @@ def report_warnings(command: str, stats: CaptureStats) -> int:
     for warning in stats.warnings:
         print(f"dualstack {command}: warning: {warning}", file=sys.stderr)
     return 1 if stats.warnings else 0
+
+
+@contextlib.contextmanager
+def ctrl_c_ends_input(event: threading.Event) -> Iterator[None]:
+    """Ctrl-C once sets `event`: the command stops reading there and still answers for
+    what it read (as tcpdump and Zeek do: a live capture, ``tcpdump -w - | dualstack
+    flows -``, ends with Ctrl-C); twice stops at once (KeyboardInterrupt). Left alone
+    where Ctrl-C is ignored (a background job) or not ours to take (not the main thread)."""
+    def first_sets(_signum: int, _frame: object) -> None:
+        if event.is_set():
+            raise KeyboardInterrupt
+        event.set()
+
+    previous = None
+    with contextlib.suppress(ValueError):  # not the main thread
+        if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+            previous = signal.signal(signal.SIGINT, first_sets)
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
+def report_interrupted(command: str, kept: str) -> int:
+    """Say that Ctrl-C ended the input early and what was still done: exit code 130."""
+    print(f"dualstack {command}: interrupted: the input was not read to its end; {kept}",
+          file=sys.stderr)
+    return INTERRUPTED_EXIT

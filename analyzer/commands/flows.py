@@ -12,14 +12,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import signal
 import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
-from analyzer.errors import INTERRUPTED_EXIT, UsageError, require_extra, writing
+from analyzer.capture.diagnostics import ctrl_c_ends_input, report_interrupted
+from analyzer.errors import UsageError, require_extra, writing
 from analyzer.flows.frame import FlowFrame
 from analyzer.flows.handoff import InBackground
 from analyzer.flows.output import FORMATS, FlowWriter, open_writer
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
                                  stop=interrupted)
     # three threads: reading, preparing the finished flows' output, writing it
     with _open_output(args.output, binary=args.format == "parquet") as stream, \
-            InBackground(raws, name="read") as read, _first_interrupt_sets(interrupted):
+            InBackground(raws, name="read") as read, ctrl_c_ends_input(interrupted):
         writer = open_writer(args.format, stream, header=not args.no_header)
         try:
             with InBackground(_prepared(writer, frames_from_raw(read), progress),
@@ -76,34 +76,9 @@ def run(args: argparse.Namespace) -> int:
             for warning in stats.warnings:
                 print(f"dualstack flows: warning: {warning}", file=sys.stderr)
     if interrupted.is_set():
-        print("dualstack flows: interrupted: the input was not read to its end; the flows "
-              "seen until then are written", file=sys.stderr)
-        return INTERRUPTED_EXIT
+        return report_interrupted(NAME, "the flows seen until then are written")
     return 0
 
-
-@contextlib.contextmanager
-def _first_interrupt_sets(event: threading.Event) -> Iterator[None]:
-    """Ctrl-C once ends the input where it is, and the flows seen until then are still
-    finished and written (as tcpdump and Zeek do: a live capture, ``tcpdump -w - |
-    dualstack flows -``, ends with Ctrl-C); twice stops at once (KeyboardInterrupt)."""
-    def first_sets(_signum: int, _frame: object) -> None:
-        if event.is_set():
-            raise KeyboardInterrupt
-        event.set()
-
-    try:
-        if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
-            previous = None  # Ctrl-C is ignored here (a background job): leave it so
-        else:
-            previous = signal.signal(signal.SIGINT, first_sets)
-    except ValueError:  # not the main thread: signals are not ours to take
-        previous = None
-    try:
-        yield
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
 
 
 def _check_inputs(sources: Iterable[str]) -> None:

@@ -9,19 +9,22 @@ With no arguments it runs on the bundled demo (captures/demo: Apache httpd on ::
 a real capture and real netstat text).
 
 Exit codes: 0 success; 1 a capture broke or was truncated (the report covers
-everything read before it); 2 usage error or unreadable input.
+everything read before it); 2 usage error or unreadable input; 130 Ctrl-C while reading
+(a live capture, ``tcpdump -w - | dualstack verify - --snapshot s.jsonl``, ends so): the
+report covers the flows seen until then (a second Ctrl-C stops at once).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from analyzer.capture.diagnostics import report_warnings
+from analyzer.capture.diagnostics import ctrl_c_ends_input, report_interrupted, report_warnings
 from analyzer.capture.stats import CaptureStats
 from analyzer.errors import CaptureError, UsageError, writing
 from analyzer.flows import FlowFrame, iter_flow_batches
@@ -65,14 +68,15 @@ def demo_inputs() -> tuple[list[str], list[str]]:
 
 
 def read_capture_flows(
-    captures: Sequence[str], stats: CaptureStats | None = None
+    captures: Sequence[str], stats: CaptureStats | None = None,
+    stop: threading.Event | None = None,
 ) -> tuple[FlowFrame, CaptureError | None]:
-    """Every flow of the captures in first-packet order; a capture error is returned
-    (not raised) so the flows read before it are still judged."""
+    """Every flow of the captures in first-packet order (until `stop` is set); a capture
+    error is returned (not raised) so the flows read before it are still judged."""
     frames: list[FlowFrame] = []
     error: CaptureError | None = None
     try:
-        frames.extend(iter_flow_batches(list(captures), stats=stats))
+        frames.extend(iter_flow_batches(list(captures), stats=stats, stop=stop))
     except CaptureError as exc:
         error = exc
     merged = FlowFrame.concat(frames)
@@ -105,7 +109,9 @@ def run(args: argparse.Namespace) -> int:
     tolerance = tolerance_of(args)
     snapshots = [item for path in snapshot_files for item in load_snapshot_file(path, args.os)]
     stats = CaptureStats()
-    flows, error = read_capture_flows(captures, stats)
+    interrupted = threading.Event()
+    with ctrl_c_ends_input(interrupted):
+        flows, error = read_capture_flows(captures, stats, stop=interrupted)
     verdicts = verify(flows, snapshots, os=args.os, host_addrs=args.host_addr or None,
                       tolerance_s=tolerance)
     write_output(render(verdicts, args.format), args.output)
@@ -113,4 +119,6 @@ def run(args: argparse.Namespace) -> int:
     if error is not None:
         print(f"dualstack verify: {error}", file=sys.stderr)
         return error.exit_code
+    if interrupted.is_set():
+        return report_interrupted(NAME, "the answer is for the flows seen until then")
     return damaged

@@ -114,15 +114,17 @@ def iter_flow_batches(
     batch_size: int | None = None,
     flush_every: int = FLUSH_EVERY,
     on_packets: Callable[[int], object] | None = None,
+    stop: threading.Event | None = None,
 ) -> Iterator[FlowFrame]:
     """Flows of one or more captures (read as one stream in timestamp order), as they
     finish. A CaptureError is raised after every flow read before it was yielded.
-    `on_packets` is called with the packet count of every batch read (progress).
+    `on_packets` is called with the packet count of every batch read (progress); once
+    `stop` is set, no more packets are read and the flows seen are finished.
 
     One capture is read as packet records straight into the flow table (the fast path);
     several are read as packet columns and merged by time first."""
     return frames_from_raw(iter_raw_flow_batches(sources, timeouts, stats, batch_size,
-                                                 flush_every, on_packets))
+                                                 flush_every, on_packets, stop=stop))
 
 
 def iter_raw_flow_batches(sources: Sources, timeouts: Timeouts | None = None,
