@@ -99,55 +99,44 @@ def test_a_pipe_is_read_with_a_wider_buffer() -> None:
         os.close(read_fd)
 
 
-def test_ctrl_c_ends_a_live_flows_run_and_writes_the_flows_seen() -> None:
-    """`tcpdump -w - | dualstack flows -` ends with Ctrl-C: reading stops at the next
-    batch (the input stays open here), the flows seen are written, exit 130."""
-    with subprocess.Popen([sys.executable, "-m", "analyzer", "flows", "-", "--format", "jsonl"],
-                          cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+def interrupted_while_reading(*arguments: str) -> tuple[int, bytes, str]:
+    """The command reading a live pipe: two packets, then Ctrl-C while the input stays
+    open and a third packet comes (as traffic goes on): exit code, stdout, stderr."""
+    with subprocess.Popen([sys.executable, "-m", "analyzer", *arguments, "-"], cwd=ROOT,
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE,
                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)
                           ) as command:
-        assert command.stdin is not None and command.stdout is not None
+        assert command.stdin is not None
         try:
             command.stdin.write(PCAP_HEADER + record(1111, 1) + record(2222, 2))
             command.stdin.flush()
             time.sleep(3)  # started and reading: Ctrl-C is its own by now
             command.send_signal(signal.SIGINT)
-            command.stdin.write(record(3333, 3))  # live traffic goes on; the input stays open
+            command.stdin.write(record(3333, 3))
             command.stdin.flush()
-            assert command.wait(timeout=30) == 130
-            flows = [json.loads(line) for line in command.stdout.read().splitlines()]
-            errors = command.stderr.read().decode()  # type: ignore[union-attr]
+            code = command.wait(timeout=30)
+            return code, command.stdout.read(), command.stderr.read().decode()  # type: ignore[union-attr]
         finally:
             command.kill()
+
+
+def test_ctrl_c_ends_a_live_flows_run_and_writes_the_flows_seen() -> None:
+    """`tcpdump -w - | dualstack flows -` ends with Ctrl-C: reading stops at the next
+    batch (the input stays open here), the flows seen are written, exit 130."""
+    code, out, errors = interrupted_while_reading("flows", "--format", "jsonl")
+    assert code == 130, errors
+    flows = [json.loads(line) for line in out.splitlines()]
     assert {1111, 2222} <= {flow["client_port"] for flow in flows}, errors
     assert "interrupted: the input was not read to its end; the flows seen until then" in errors
 
 
 def test_ctrl_c_ends_a_live_verify_run_with_the_answer_for_what_was_seen() -> None:
     """`tcpdump -w - | dualstack verify - --snapshot ...`: Ctrl-C, and the verdicts of
-    the connections seen so far (here an IPv4 SYN answered by an IPv6 socket's port)."""
-    snapshot = ROOT / "captures" / "demo"
-    texts = sorted(str(path) for path in snapshot.glob("*.txt"))
-    with subprocess.Popen([sys.executable, "-m", "analyzer", "verify", "-", "--snapshot",
-                           *texts, "--format", "json"],
-                          cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE,
-                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)
-                          ) as command:
-        assert command.stdin is not None and command.stdout is not None
-        try:
-            command.stdin.write(PCAP_HEADER + record(1111, 1))
-            command.stdin.flush()
-            time.sleep(3)
-            command.send_signal(signal.SIGINT)
-            command.stdin.write(record(3333, 3))
-            command.stdin.flush()
-            assert command.wait(timeout=30) == 130
-            answer = json.loads(command.stdout.read())
-            errors = command.stderr.read().decode()  # type: ignore[union-attr]
-        finally:
-            command.kill()
-    ports = {flow["client_port"] for flow in answer["flows"]}
-    assert 1111 in ports, errors
+    the connections seen so far."""
+    texts = sorted(str(path) for path in (ROOT / "captures" / "demo").glob("*.txt"))
+    code, out, errors = interrupted_while_reading("verify", "--snapshot", *texts,
+                                                  "--format", "json")
+    assert code == 130, errors
+    assert {1111, 2222} <= {flow["client_port"] for flow in json.loads(out)["flows"]}, errors
     assert "interrupted: the input was not read to its end; the answer is for" in errors

@@ -80,7 +80,6 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-
 def _check_inputs(sources: Iterable[str]) -> None:
     """Open every capture file once before any output: a missing, unreadable or
     non-capture input then stops the command (exit 2) with nothing written, not after
