@@ -140,3 +140,10 @@ def test_ctrl_c_ends_a_live_verify_run_with_the_answer_for_what_was_seen() -> No
     assert code == 130, errors
     assert {1111, 2222} <= {flow["client_port"] for flow in json.loads(out)["flows"]}, errors
     assert "interrupted: the input was not read to its end; the answer is for" in errors
+
+
+def test_ctrl_c_ends_a_live_stats_run_with_the_counts_so_far() -> None:
+    code, out, errors = interrupted_while_reading("stats", "--format", "json")
+    assert code == 130, errors
+    assert json.loads(out)["packets"] >= 2, out
+    assert "interrupted: the input was not read to its end; the counts are of" in errors

@@ -2,7 +2,8 @@
 packets by reason, time span, and the reader's warnings.
 
 Exit codes: 0 success; 1 the input was damaged (the summary covers everything read
-before it); 2 usage error or not a capture.
+before it); 2 usage error or not a capture; 130 Ctrl-C: the summary covers the packets
+read until then (a second Ctrl-C stops at once).
 """
 
 from __future__ import annotations
@@ -10,10 +11,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
 from datetime import datetime, timezone
 
 from analyzer.capture import CaptureStats
-from analyzer.capture.diagnostics import add_capture_arguments, report_warnings
+from analyzer.capture.diagnostics import (
+    add_capture_arguments,
+    ctrl_c_ends_input,
+    report_interrupted,
+    report_warnings,
+)
 from analyzer.capture.prefault import may_use_several_cpus
 from analyzer.capture.records import read_records
 from analyzer.capture.text import linktype_name, protocol_name
@@ -69,8 +76,10 @@ def text_report(stats: CaptureStats) -> str:
 def run(args: argparse.Namespace) -> int:
     stats = CaptureStats()
     error: CaptureError | None = None
+    interrupted = threading.Event()
     try:
-        count_packets(args.captures, args.resync, stats)
+        with ctrl_c_ends_input(interrupted):
+            count_packets(args.captures, args.resync, stats, stop=interrupted)
     except CaptureError as exc:
         error = exc  # the summary still covers everything before it
     if args.format == "json":
@@ -83,13 +92,20 @@ def run(args: argparse.Namespace) -> int:
     code = report_warnings(NAME, stats)
     if error is not None:
         raise error
+    if interrupted.is_set():
+        return report_interrupted(NAME, "the counts are of the packets read until then")
     return code
 
 
-def count_packets(sources: list[str], resync: bool, stats: CaptureStats) -> None:
+def count_packets(sources: list[str], resync: bool, stats: CaptureStats,
+                  stop: threading.Event | None = None) -> None:
     """Read the captures one after the other into `stats`: packet records, counted by
-    the reader's own tally (the same statistics the column batches give, faster)."""
+    the reader's own tally (the same statistics the column batches give, faster); no
+    more once `stop` is set."""
     prefault = may_use_several_cpus()
     for source in sources:
-        for _records in read_records(source, resync=resync, stats=stats, prefault=prefault):
-            pass
+        records = read_records(source, resync=resync, stats=stats, prefault=prefault)
+        for _records in records:
+            if stop is not None and stop.is_set():
+                records.close()
+                return
