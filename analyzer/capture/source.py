@@ -179,35 +179,43 @@ def rereadable(path: str | os.PathLike[str]) -> bool:
         return True
 
 
-def _is_mappable(stream: Readable) -> bool:
+_Descriptor = tuple[int, os.stat_result]
+
+
+def _descriptor(stream: Readable) -> _Descriptor | None:
+    """The stream's file descriptor and what it is (None: no descriptor, as a decompressor
+    or an in-memory stream has none); taken once, for the three questions below."""
     try:
-        info = os.fstat(stream.fileno())  # type: ignore[attr-defined]
+        fd = stream.fileno()  # type: ignore[attr-defined]
+        return fd, os.fstat(fd)
     except (OSError, ValueError, AttributeError):
-        return False
-    return stat.S_ISREG(info.st_mode) and info.st_size > 0
+        return None
 
 
-def _widen_pipe(stream: Readable) -> None:
+def _is_mappable(described: _Descriptor | None) -> bool:
+    return (described is not None and stat.S_ISREG(described[1].st_mode)
+            and described[1].st_size > 0)
+
+
+def _widen_pipe(described: _Descriptor | None) -> None:
     """A pipe's buffer grown to PIPE_BYTES (Linux, as far as fs/pipe-max-size allows): its
     default 64 KiB made reading 1.3 GB through ``cat |`` 3-5x slower than with 1 MiB."""
+    if described is None or not stat.S_ISFIFO(described[1].st_mode):
+        return
     try:
         import fcntl  # POSIX only; the reader itself runs anywhere
 
-        fd = stream.fileno()  # type: ignore[attr-defined]
-        if stat.S_ISFIFO(os.fstat(fd).st_mode) and hasattr(fcntl, "F_SETPIPE_SZ"):
-            fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
-    except (ImportError, OSError, ValueError, AttributeError):
+        fcntl.fcntl(described[0], fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    except (ImportError, OSError, AttributeError):  # AttributeError: not Linux
         pass  # a smaller buffer only reads slower
 
 
-def _live_fd(stream: Readable) -> int | None:
+def _live_fd(described: _Descriptor | None) -> int | None:
     """The descriptor of a stream that may be live (a pipe, socket, terminal or other
     device: more may come later), or None for a regular file."""
-    try:
-        fd = stream.fileno()  # type: ignore[attr-defined]
-        return None if stat.S_ISREG(os.fstat(fd).st_mode) else int(fd)
-    except (OSError, ValueError, AttributeError):
+    if described is None or stat.S_ISREG(described[1].st_mode):
         return None
+    return described[0]
 
 
 def _sniff_decompressed(name: str, kind: str, stream: Readable) -> tuple[bytes, Readable]:
@@ -223,7 +231,8 @@ def open_capture(path: str | os.PathLike[str]) -> CaptureInput:
     resources = ExitStack()
     try:
         name, raw = _open_raw(path, resources)
-        _widen_pipe(raw)
+        described = _descriptor(raw)
+        _widen_pipe(described)
         head = read_head(raw)
         compression = sniff_compression(head)
         stream: Readable = raw
@@ -237,10 +246,11 @@ def open_capture(path: str | os.PathLike[str]) -> CaptureInput:
                 name, f"not a pcap or pcapng capture ({what} starts with {shown})"
             )
         window: ByteWindow
-        if compression is None and _is_mappable(raw):
+        if compression is None and _is_mappable(described):
             window = MappedWindow(cast(BinaryIO, raw))
         else:
-            window = StreamWindow(PrefixedReader(head, stream), name, live_fd=_live_fd(raw))
+            window = StreamWindow(PrefixedReader(head, stream), name,
+                                  live_fd=_live_fd(described))
         return CaptureInput(name, fmt, compression, window, resources)
     except BaseException:
         resources.close()
