@@ -8,10 +8,13 @@ import contextlib
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
 
 from analyzer.capture.stats import CaptureStats
 from analyzer.errors import INTERRUPTED_EXIT
+
+T = TypeVar("T")
 
 
 def add_capture_arguments(parser: argparse.ArgumentParser) -> None:
@@ -55,6 +58,21 @@ def ctrl_c_ends_input(event: threading.Event) -> Iterator[None]:
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
+
+
+def until_stopped(batches: Iterable[T], stop: threading.Event | None) -> Iterator[T]:
+    """`batches` until `stop` is set (`ctrl_c_ends_input`): the batch in hand then is the
+    last, and the reader is closed at once."""
+    iterator = iter(batches)
+    try:
+        for batch in iterator:
+            yield batch
+            if stop is not None and stop.is_set():
+                return
+    finally:
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            close()
 
 
 def report_interrupted(command: str, kept: str) -> int:

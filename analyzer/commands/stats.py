@@ -20,6 +20,7 @@ from analyzer.capture.diagnostics import (
     ctrl_c_ends_input,
     report_interrupted,
     report_warnings,
+    until_stopped,
 )
 from analyzer.capture.prefault import may_use_several_cpus
 from analyzer.capture.records import read_records
@@ -103,9 +104,8 @@ def count_packets(sources: list[str], resync: bool, stats: CaptureStats,
     the reader's own tally (the same statistics the column batches give, faster); no
     more once `stop` is set."""
     prefault = may_use_several_cpus()
-    for source in sources:
-        records = read_records(source, resync=resync, stats=stats, prefault=prefault)
-        for _records in records:
-            if stop is not None and stop.is_set():
-                records.close()
-                return
+    batches = (records for source in sources
+               for records in read_records(source, resync=resync, stats=stats,
+                                           prefault=prefault))
+    for _records in until_stopped(batches, stop):
+        pass

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, TypeVar
 import numpy as np
 
 from analyzer._flowtable import FlowTable
+from analyzer.capture.diagnostics import until_stopped
 from analyzer.errors import DualstackError
 from analyzer.flows.build import DERIVED, build_columns
 from analyzer.flows.columns import ALL_COLUMNS
@@ -148,12 +149,12 @@ def iter_raw_flow_batches(sources: Sources, timeouts: Timeouts | None = None,
         raise ValueError("a byte range is read from one capture")
     if len(listed) == 1:
         records = _records(listed[0], batch_size, stats, byte_range, read_ahead)
-        return _raw_flows(_until(_counted(records, on_packets), stop),
+        return _raw_flows(until_stopped(_counted(records, on_packets), stop),
                           FlowTable.update_records, timeouts, flush_every)
     columns = (batch.columns for batch in
                read_batches(listed, batch_size=batch_size or 65536, stats=stats))
-    return _raw_flows(_until(_counted(columns, on_packets), stop), FlowTable.update, timeouts,
-                      flush_every)
+    return _raw_flows(until_stopped(_counted(columns, on_packets), stop), FlowTable.update,
+                      timeouts, flush_every)
 
 
 def _records(source: str, batch_size: int | None, stats: CaptureStats | None,
@@ -180,25 +181,6 @@ def _ahead(records: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
     """`records` from a reader thread; closing this generator stops the thread."""
     with InBackground(records, depth=READ_AHEAD, name="reader") as ahead:
         yield from ahead
-
-
-def _until(batches: Iterable[Batch], stop: threading.Event | None) -> Iterable[Batch]:
-    """`batches` until `stop` is set (the reader is closed then)."""
-    if stop is None:
-        return batches
-    return _until_set(iter(batches), stop)
-
-
-def _until_set(batches: Iterator[Batch], stop: threading.Event) -> Iterator[Batch]:
-    try:
-        for batch in batches:
-            yield batch
-            if stop.is_set():
-                return
-    finally:
-        close = getattr(batches, "close", None)
-        if close is not None:
-            close()
 
 
 def _counted(batches: Iterable[Batch], on_packets: Callable[[int], object] | None
