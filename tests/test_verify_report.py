@@ -201,3 +201,24 @@ def test_empty_inputs_render(fmt):
 def test_cli_stdin_once(capsys):
     assert cli.main(["verify", "-", "--snapshot", "-"]) == 2
     assert "once" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("limit", [1, 3, 40, 10**6])
+def test_report_lists_the_flows_that_matter_in_order(demo_verdicts, limit):
+    """The flows a report lists: by class (MATTERING's order), then flows only an anomaly
+    names, each in id order, cut at `limit` with the rest counted. The expected list is
+    made here row by row; one anomaly names listed and unlisted flows alike."""
+    from dataclasses import replace
+
+    from analyzer.verdict.anomalies import Anomaly
+    from analyzer.verdict.report.rows import MATTERING, mattering_flows
+
+    classes = demo_verdicts.flow_class.tolist()
+    plain = [row for row, name in enumerate(classes) if name not in MATTERING]
+    assert plain and any(name in MATTERING for name in classes)
+    marked = [*plain[::2], classes.index("refused")]
+    verdicts = replace(demo_verdicts, anomalies=[Anomaly("k", "d", "s", marked[::-1])])
+    expected = [row for name in MATTERING for row, got in enumerate(classes) if got == name]
+    expected += sorted(set(marked) - set(expected))
+    assert mattering_flows(verdicts, limit) == (expected[:limit],
+                                                max(0, len(expected) - limit))

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Final
 
+import numpy as np
+
 from analyzer.verdict.results import ListenerVerdict, Verdicts
 
 LISTENER_HEADERS: Final[tuple[str, ...]] = (
@@ -49,14 +51,18 @@ def class_rows(verdicts: Verdicts) -> list[list[str]]:
 
 
 def mattering_flows(verdicts: Verdicts, limit: int = FLOW_LIMIT) -> tuple[list[int], int]:
-    """Flow ids worth listing (by class order of MATTERING), and how many were left out."""
-    chosen: list[int] = []
+    """Flow ids worth listing (by class order of MATTERING, then the other flows an
+    anomaly names), and how many were left out. Only the listed ids become Python ints:
+    an archive's report names 200 flows of millions."""
     classes = verdicts.flow_class
-    for name in MATTERING:
-        chosen.extend(int(row) for row in (classes == name).nonzero()[0])
-    anomalous = sorted({row for item in verdicts.anomalies for row in item.flows} - set(chosen))
-    chosen.extend(anomalous)
-    return chosen[:limit], max(0, len(chosen) - limit)
+    by_class = [np.flatnonzero(classes == name) for name in MATTERING]
+    anomalous = np.zeros(len(classes), dtype=bool)
+    for item in verdicts.anomalies:
+        anomalous[np.asarray(item.flows, dtype=np.int64)] = True
+    for rows in by_class:
+        anomalous[rows] = False
+    chosen = np.concatenate([np.empty(0, np.int64), *by_class, np.flatnonzero(anomalous)])
+    return chosen[:limit].tolist(), max(0, len(chosen) - limit)
 
 
 def flow_row(verdicts: Verdicts, index: int) -> list[str]:
