@@ -11,6 +11,7 @@ the rule functions applied to the raw dict (the eager computation the frame repl
 from __future__ import annotations
 
 import socket
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from analyzer._flowtable import RAW_FLOW_COLUMNS
 from analyzer.capture.columns import TUNNEL_NAMES
 from analyzer.flows import ALL_COLUMNS, FlowFrame, iter_flow_batches, read_flows
 from analyzer.flows.build import HIDDEN, build_columns, midstream
+from analyzer.flows.columnset import FlowColumns
 from analyzer.flows.conn_state import conn_states
 from analyzer.flows.outcome import outcomes
 from analyzer.flows.store import RawFlowStore, narrowed
@@ -125,6 +127,36 @@ def test_concat_with_a_plain_dict_frame_makes_every_column() -> None:
     joined = FlowFrame.concat([FlowFrame(build_columns(raw)), plain])
     assert set(joined.columns.made()) == set(ALL_COLUMNS)  # type: ignore[attr-defined]
     assert_columns(joined, expected_columns(raw), np.concatenate([np.arange(n)] * 2))
+
+
+def test_rows_taken_while_another_thread_makes_a_column_keep_it() -> None:
+    """batch writes the flows' Parquet files on threads that take rows of the frame while
+    the report, on another thread, makes a column of it: a column being made must stay
+    visible (it was in neither the made nor the pending columns: 'missing columns')."""
+    raw = raw_flows(CAPTURES[1])
+    frame = FlowFrame(build_columns(raw))
+    columns = frame.columns
+    assert isinstance(columns, FlowColumns)
+    derive = columns.pending()["server"]
+    started, proceed = threading.Event(), threading.Event()
+
+    def slow_derive(made: FlowColumns) -> np.ndarray:
+        started.set()
+        proceed.wait(10)
+        return derive(made)
+
+    columns._derived["server"] = slow_derive
+    maker = threading.Thread(target=lambda: columns["server"])
+    maker.start()
+    try:
+        assert started.wait(10)
+        taken = frame.take(np.arange(len(raw["proto"]))[::-1])
+    finally:
+        proceed.set()
+        maker.join(10)
+    expected = expected_columns(raw)["server"][::-1]
+    assert taken.columns["server"].tolist() == expected
+    assert columns["server"].tolist() == expected[::-1]
 
 
 @pytest.mark.parametrize("capture", CAPTURES[:2], ids=lambda p: p.name)

@@ -27,7 +27,11 @@ class FlowColumns(MutableMapping[str, np.ndarray]):
 
     def __getitem__(self, name: str) -> np.ndarray:
         if name not in self._arrays and name in self._derived:
-            self._arrays[name] = self._derived.pop(name)(self)
+            # Made, then stored, then forgotten how: a thread taking rows meanwhile
+            # (`rows`) finds the column in one dict or both, never in neither.
+            array = self._derived[name](self)
+            self._arrays[name] = array
+            self._derived.pop(name, None)
         return self._arrays[name]
 
     def __setitem__(self, name: str, value: np.ndarray) -> None:
@@ -68,8 +72,10 @@ class FlowColumns(MutableMapping[str, np.ndarray]):
         return dict(self._inputs)
 
     def rows(self, index: np.ndarray) -> FlowColumns:
-        """The same columns for the rows at `index`; pending ones stay pending."""
-        return FlowColumns({n: a[index] for n, a in self._arrays.items()}, self.pending(),
+        """The same columns for the rows at `index`; pending ones stay pending. Safe while
+        another thread makes a column (pending is looked at first, made next)."""
+        pending, made = self.pending(), self.made()
+        return FlowColumns({n: a[index] for n, a in made.items()}, pending,
                            self._order, {n: a[index] for n, a in self._inputs.items()})
 
 
