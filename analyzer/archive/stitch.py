@@ -37,7 +37,8 @@ in it count as one.)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,29 +76,54 @@ class Stitched:
     joined_near_close: int = 0
 
 
-def stitch(pieces: Sequence[FilePiece], timeouts: Timeouts | None = None) -> Stitched:
-    """The raw flows of all pieces, with connections split by file boundaries joined."""
+def stitch(pieces: Sequence[FilePiece], timeouts: Timeouts | None = None,
+           threads: int = 1) -> Stitched:
+    """The raw flows of all pieces, with connections split by file boundaries joined;
+    columns are joined and reordered on up to `threads` threads (numpy copies them
+    without the GIL)."""
     ordered = sorted(
         (piece for piece in pieces if len(piece)), key=lambda p: (p.first_ts_ns, p.name)
     )
     if not ordered:
         return Stitched(empty_raw())
-    raw = {name: np.concatenate([p.raw[name] for p in ordered]) for name in RAW_FLOW_COLUMNS}
+    raw = dict.fromkeys(RAW_FLOW_COLUMNS, np.empty(0))
+    _each_column(raw, lambda name: np.concatenate([p.raw[name] for p in ordered]), threads)
     file_of = np.repeat(np.arange(len(ordered)), [len(p) for p in ordered])
     keys = flow_key_codes(raw)  # protocol, tunnel, VLANs, both endpoints in either order
-    order = np.lexsort((raw["last_ts_ns"], raw["first_ts_ns"], keys, file_of))
-    _take_in_place(raw, order)
+    order = _by_file_key_and_time(raw, keys, file_of)
+    _each_column(raw, lambda name: raw[name][order], threads)
     result = Stitched(raw)
     keep = _join(result, file_of[order], keys[order], _Limits(timeouts or Timeouts()))
-    _take_in_place(raw, keep)
+    _each_column(raw, lambda name: raw[name][keep], threads)
     return result
 
 
-def _take_in_place(raw: RawFlows, rows: np.ndarray) -> None:
-    """Each column replaced by its `rows`, one at a time: at most one column's copy is
-    alive beside the columns (a new dict of all of them held two copies at once)."""
-    for name, column in raw.items():
-        raw[name] = column[rows]
+def _by_file_key_and_time(raw: RawFlows, keys: np.ndarray, file_of: np.ndarray) -> np.ndarray:
+    """The rows' order by file, key, first packet, last packet. The rows come by file, and
+    the flow table gives each file's flows by first and last packet already (checked): a
+    stable sort of one (file, key) number then keeps that order, at a fifth of the time
+    of sorting all four keys (400 k flows: 12 ms instead of 65)."""
+    first, last = raw["first_ts_ns"], raw["last_ts_ns"]
+    step = np.diff(first)
+    in_time = (np.diff(file_of) != 0) | (step > 0) | ((step == 0) & (np.diff(last) >= 0))
+    if not in_time.all():
+        return np.lexsort((last, first, keys, file_of))
+    return np.argsort(file_of.astype(np.int64) * (int(keys.max()) + 1) + keys, kind="stable")
+
+
+def _each_column(raw: RawFlows, make: Callable[[str], np.ndarray], threads: int) -> None:
+    """Each column replaced by ``make(name)``, one at a time on one thread (at most one
+    new column is alive beside the old ones), else on `threads` threads."""
+    if threads <= 1:
+        for name in raw:
+            raw[name] = make(name)
+        return
+
+    def replace(name: str) -> None:
+        raw[name] = make(name)
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        list(pool.map(replace, list(raw)))
 
 
 @dataclass(frozen=True)
