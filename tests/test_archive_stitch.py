@@ -133,11 +133,11 @@ def test_stitched_pieces_equal_one_stream(steps, data) -> None:
         reject()
     assert canonical(result.raw) == whole
     # A piece's flows in another order (the flow table gives them by first packet, which
-    # stitch uses when it finds it), stitched on two threads: the same flows.
+    # stitch uses when it finds it): the same flows.
     backwards = [FilePiece(p.name, p.first_ts_ns, p.last_ts_ns,
                            {name: column[::-1] for name, column in p.raw.items()})
                  for p in pieces_of(columns, cuts)]
-    assert canonical(stitch(backwards, TIMEOUTS, threads=2).raw) == canonical(result.raw)
+    assert canonical(stitch(backwards, TIMEOUTS).raw) == canonical(result.raw)
 
 
 def test_connection_spanning_three_files_is_one_flow() -> None:

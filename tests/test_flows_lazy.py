@@ -130,9 +130,9 @@ def test_concat_with_a_plain_dict_frame_makes_every_column() -> None:
 
 
 def test_rows_taken_while_another_thread_makes_a_column_keep_it() -> None:
-    """batch writes the flows' Parquet files on threads that take rows of the frame while
-    the report, on another thread, makes a column of it: a column being made must stay
-    visible (it was in neither the made nor the pending columns: 'missing columns')."""
+    """A frame shared by threads (batch takes each Parquet file's rows on a thread of its
+    own): a column being made on one must stay visible to another taking rows (it was in
+    neither the made nor the pending columns: 'missing columns')."""
     raw = raw_flows(CAPTURES[1])
     frame = FlowFrame(build_columns(raw))
     columns = frame.columns

@@ -68,24 +68,13 @@ def write_outputs(
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     order, parts = sorted_flows(frame, verdicts)
-
-    def flows() -> None:
-        write_flows(staging / FLOWS_DIR, parts,
-                    lambda lo, hi: flow_table(frame, verdicts, order[lo:hi]), threads=threads)
-
-    with ThreadPoolExecutor(max_workers=1) as side:
-        # With threads to spare, the report (Python, holding the GIL) is made while the
-        # flows' Parquet files are encoded (mostly without it).
-        flows_written = side.submit(flows) if threads > 1 else None
-        if flows_written is None:
-            flows()
-        write_listeners(staging / LISTENERS_DIR, verdicts)
-        (staging / REPORT_NAME).write_text(render(verdicts, "table"), encoding="utf-8")
-        summary = {"batch": job_facts, **verdicts.summary()}
-        text = json.dumps(summary, indent=2, sort_keys=False, default=str) + "\n"
-        (staging / SUMMARY_NAME).write_text(text, encoding="utf-8")
-        if flows_written is not None:
-            flows_written.result()
+    write_flows(staging / FLOWS_DIR, parts,
+                lambda lo, hi: flow_table(frame, verdicts, order[lo:hi]), threads=threads)
+    write_listeners(staging / LISTENERS_DIR, verdicts)
+    (staging / REPORT_NAME).write_text(render(verdicts, "table"), encoding="utf-8")
+    summary = {"batch": job_facts, **verdicts.summary()}
+    text = json.dumps(summary, indent=2, sort_keys=False, default=str) + "\n"
+    (staging / SUMMARY_NAME).write_text(text, encoding="utf-8")
     for name in (FLOWS_DIR, LISTENERS_DIR, REPORT_NAME, SUMMARY_NAME):
         _swap_in(staging / name, outdir / name)
     shutil.rmtree(staging, ignore_errors=True)

@@ -236,8 +236,7 @@ def _finish(
         print(f"batch: {path} has the same content as {original}: its flows are counted once",
               file=stream)
     print(f"batch: joining the flows of {len(pieces)} input(s) across files", file=stream)
-    threads = options.workers or os.cpu_count() or 1  # as many as the reading had
-    stitched, frame = _joined(pieces, options.timeouts, result, threads)
+    stitched, frame = _joined(pieces, options.timeouts, result)
     fresh.clear()  # every input's flows are in `stitched` now: free them before verify
     print(f"batch: {len(frame):,} flows ({stitched.joined:,} joined across files) in "
           f"{result.seconds['stitch']:.2f} s; judging them", file=stream)
@@ -263,18 +262,19 @@ def _finish(
         "signature": None if missing else job_signature(options, files, manifest),
         "seconds": result.seconds,
     }
-    write_outputs(options.outdir, frame, verdicts, facts, threads=threads)
+    write_outputs(options.outdir, frame, verdicts, facts,
+                  threads=options.workers or os.cpu_count() or 1)
     result.seconds["write"] = round(time.perf_counter() - clock, 3)
     print(f"batch: {len(frame):,} flows from {len(files)} input(s), {len(result.failed)} "
           f"failed; written to {options.outdir} in {result.seconds['write']:.2f} s", file=stream)
 
 
-def _joined(pieces: list[FilePiece], timeouts: Timeouts, result: BatchResult, threads: int
+def _joined(pieces: list[FilePiece], timeouts: Timeouts, result: BatchResult
             ) -> tuple[Stitched, FlowFrame]:
-    """The pieces stitched on `threads` threads, and their flows as a frame (`pieces` is
-    emptied: the flows are in the frame now)."""
+    """The pieces stitched, and their flows as a frame (`pieces` is emptied: the
+    flows are in the frame now)."""
     clock = time.perf_counter()
-    stitched = stitch(pieces, timeouts, threads)
+    stitched = stitch(pieces, timeouts)
     pieces.clear()
     frame = FlowFrame(build_columns(stitched.raw))
     result.seconds["stitch"] = round(time.perf_counter() - clock, 3)

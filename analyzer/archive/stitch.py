@@ -37,8 +37,7 @@ in it count as one.)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,25 +75,21 @@ class Stitched:
     joined_near_close: int = 0
 
 
-def stitch(pieces: Sequence[FilePiece], timeouts: Timeouts | None = None,
-           threads: int = 1) -> Stitched:
-    """The raw flows of all pieces, with connections split by file boundaries joined;
-    columns are joined and reordered on up to `threads` threads (numpy copies them
-    without the GIL)."""
+def stitch(pieces: Sequence[FilePiece], timeouts: Timeouts | None = None) -> Stitched:
+    """The raw flows of all pieces, with connections split by file boundaries joined."""
     ordered = sorted(
         (piece for piece in pieces if len(piece)), key=lambda p: (p.first_ts_ns, p.name)
     )
     if not ordered:
         return Stitched(empty_raw())
-    raw = dict.fromkeys(RAW_FLOW_COLUMNS, np.empty(0))
-    _each_column(raw, lambda name: np.concatenate([p.raw[name] for p in ordered]), threads)
+    raw = {name: np.concatenate([p.raw[name] for p in ordered]) for name in RAW_FLOW_COLUMNS}
     file_of = np.repeat(np.arange(len(ordered)), [len(p) for p in ordered])
     keys = flow_key_codes(raw)  # protocol, tunnel, VLANs, both endpoints in either order
     order = _by_file_key_and_time(raw, keys, file_of)
-    _each_column(raw, lambda name: raw[name][order], threads)
+    _take_in_place(raw, order)
     result = Stitched(raw)
     keep = _join(result, file_of[order], keys[order], _Limits(timeouts or Timeouts()))
-    _each_column(raw, lambda name: raw[name][keep], threads)
+    _take_in_place(raw, keep)
     return result
 
 
@@ -111,19 +106,11 @@ def _by_file_key_and_time(raw: RawFlows, keys: np.ndarray, file_of: np.ndarray) 
     return np.argsort(file_of.astype(np.int64) * (int(keys.max()) + 1) + keys, kind="stable")
 
 
-def _each_column(raw: RawFlows, make: Callable[[str], np.ndarray], threads: int) -> None:
-    """Each column replaced by ``make(name)``, one at a time on one thread (at most one
-    new column is alive beside the old ones), else on `threads` threads."""
-    if threads <= 1:
-        for name in raw:
-            raw[name] = make(name)
-        return
-
-    def replace(name: str) -> None:
-        raw[name] = make(name)
-
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        list(pool.map(replace, list(raw)))
+def _take_in_place(raw: RawFlows, rows: np.ndarray) -> None:
+    """Each column replaced by its `rows`, one at a time: at most one column's copy is
+    alive beside the columns (a new dict of all of them held two copies at once)."""
+    for name, column in raw.items():
+        raw[name] = column[rows]
 
 
 @dataclass(frozen=True)
