@@ -52,7 +52,7 @@ def _extras(verdicts: Verdicts) -> str:
 
 def render(verdicts: Verdicts) -> str:
     chosen, left_out = rows.mattering_flows(verdicts)
-    flows_html = html_table(rows.FLOW_HEADERS, [rows.flow_row(verdicts, i) for i in chosen],
+    flows_html = html_table(rows.FLOW_HEADERS, rows.flow_rows(verdicts, chosen),
                             "flows")
     if left_out:
         flows_html += f"<p>... {left_out} more (use --format json for all)</p>"

@@ -39,7 +39,7 @@ def render(verdicts: Verdicts) -> str:
     chosen, left_out = rows.mattering_flows(verdicts)
     if chosen:
         lines += ["", "## Flows that matter", ""]
-        lines += md_table(rows.FLOW_HEADERS, [rows.flow_row(verdicts, i) for i in chosen])
+        lines += md_table(rows.FLOW_HEADERS, rows.flow_rows(verdicts, chosen))
         if left_out:
             lines += ["", f"... {left_out} more"]
     return "\n".join(lines) + "\n"

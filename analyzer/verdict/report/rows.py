@@ -9,6 +9,7 @@ from typing import Final
 
 import numpy as np
 
+from analyzer.flows.columnset import FlowColumns
 from analyzer.verdict.results import ListenerVerdict, Verdicts
 
 LISTENER_HEADERS: Final[tuple[str, ...]] = (
@@ -18,6 +19,7 @@ LISTENER_HEADERS: Final[tuple[str, ...]] = (
 FLOW_HEADERS: Final[tuple[str, ...]] = (
     "id", "class", "proto", "client", "server", "port", "outcome", "reason",
 )
+_FLOW_ROW_COLUMNS = ("proto", "client", "client_port", "server", "server_port", "outcome")
 # Classes a reader should see first; v4-native and v6-native are the unsurprising ones.
 MATTERING: Final[tuple[str, ...]] = ("v4-via-v6", "refused", "unmatched", "unanswered")
 FLOW_LIMIT: Final[int] = 200
@@ -65,14 +67,18 @@ def mattering_flows(verdicts: Verdicts, limit: int = FLOW_LIMIT) -> tuple[list[i
     return chosen[:limit].tolist(), max(0, len(chosen) - limit)
 
 
-def flow_row(verdicts: Verdicts, index: int) -> list[str]:
-    columns = verdicts.flow_columns
-    return [
-        str(index), str(verdicts.flow_class[index]), str(columns["proto"][index]),
-        f"{columns['client'][index]}:{columns['client_port'][index]}",
-        str(columns["server"][index]), str(columns["server_port"][index]),
-        str(columns["outcome"][index]), str(verdicts.flow_reason[index]),
-    ]
+def flow_rows(verdicts: Verdicts, ids: list[int]) -> list[list[str]]:
+    """The listed flows' rows. Their columns are taken first, so the text a row shows
+    (addresses, names) is made for these flows only, not for every flow of an archive."""
+    listed, every = np.asarray(ids, dtype=np.int64), verdicts.flow_columns
+    columns = (every.rows(listed) if isinstance(every, FlowColumns) else
+               {name: np.asarray(every[name])[listed] for name in _FLOW_ROW_COLUMNS})
+    return [[
+        str(index), str(verdicts.flow_class[index]), str(columns["proto"][row]),
+        f"{columns['client'][row]}:{columns['client_port'][row]}",
+        str(columns["server"][row]), str(columns["server_port"][row]),
+        str(columns["outcome"][row]), str(verdicts.flow_reason[index]),
+    ] for row, index in enumerate(ids)]
 
 
 def host_lines(verdicts: Verdicts) -> list[str]:

@@ -36,7 +36,7 @@ def render(verdicts: Verdicts) -> str:
     chosen, left_out = rows.mattering_flows(verdicts)
     if chosen:
         lines += ["", "Flows that matter"]
-        lines += aligned(rows.FLOW_HEADERS, [rows.flow_row(verdicts, i) for i in chosen])
+        lines += aligned(rows.FLOW_HEADERS, rows.flow_rows(verdicts, chosen))
         if left_out:
             lines.append(f"... {left_out} more (use --format json for all)")
     return "\n".join(lines) + "\n"
