@@ -222,3 +222,18 @@ def test_report_lists_the_flows_that_matter_in_order(demo_verdicts, limit):
     expected += sorted(set(marked) - set(expected))
     assert mattering_flows(verdicts, limit) == (expected[:limit],
                                                 max(0, len(expected) - limit))
+
+
+def test_report_flow_rows_show_each_listed_flow(demo_verdicts):
+    """A listed flow's row shows that flow's own columns (taken for the listed flows only),
+    whatever the order of the ids."""
+    from analyzer.verdict.report.rows import flow_rows
+
+    columns = demo_verdicts.flow_columns
+    ids = list(range(len(demo_verdicts.flow_class)))[::-3]
+    assert len({str(columns["server"][i]) for i in ids}) > 1
+    expected = [[str(i), str(demo_verdicts.flow_class[i]), str(columns["proto"][i]),
+                 f"{columns['client'][i]}:{columns['client_port'][i]}",
+                 str(columns["server"][i]), str(columns["server_port"][i]),
+                 str(columns["outcome"][i]), str(demo_verdicts.flow_reason[i])] for i in ids]
+    assert flow_rows(demo_verdicts, ids) == expected
