@@ -27,6 +27,7 @@ if sizeof(FlowRec) != 128:
 
 include "flowtable_text.pxi"
 include "flowtable_cid.pxi"
+include "flowtable_rows.pxi"
 include "flowtable_stitch.pxi"
 
 # The packet columns of `update`, as raw pointers into C-contiguous numpy arrays; packed

@@ -209,26 +209,12 @@ cdef uint64_t row_key_hash(const KeyCols *k, Py_ssize_t row) noexcept nogil:
                     k.tunnel[row], vlans)
 
 
-cdef void code_rows(const KeyCols *k, Py_ssize_t n, int64_t *slots, uint64_t mask,
-                    int64_t *codes) noexcept nogil:
-    """codes[row]: the number of the row's key among the distinct keys, in first-seen
-    order; `slots` (mask + 1 of them, zeroed) hold 1 + the first row of each key."""
-    cdef Py_ssize_t row
-    cdef uint64_t i
-    cdef int64_t first, next_code = 0
-    for row in range(n):
-        i = row_key_hash(k, row) & mask
-        while True:
-            first = slots[i] - 1
-            if first < 0:
-                slots[i] = row + 1
-                codes[row] = next_code
-                next_code += 1
-                break
-            if same_key(k, first, row):
-                codes[row] = codes[first]
-                break
-            i = (i + 1) & mask
+cdef uint64_t key_row_hash(const void *rows, Py_ssize_t row) noexcept nogil:
+    return row_key_hash(<const KeyCols *>rows, row)
+
+
+cdef bint same_key_rows(const void *rows, Py_ssize_t x, Py_ssize_t y) noexcept nogil:
+    return same_key(<const KeyCols *>rows, x, y)
 
 
 def flow_key_codes(dict raw):
@@ -246,14 +232,13 @@ def flow_key_codes(dict raw):
     k.tunnel = <const uint8_t *>cnp.PyArray_DATA(<cnp.ndarray>raw["tunnel"])
     k.vlan = <const int32_t *>cnp.PyArray_DATA(<cnp.ndarray>raw["vlan"])
     k.vlan_inner = <const int32_t *>cnp.PyArray_DATA(<cnp.ndarray>raw["vlan_inner"])
-    cdef uint64_t size = 16
-    while size < 2 * <uint64_t>n:
-        size *= 2
+    cdef uint64_t size = table_size(n)
     slots_array = np.zeros(size, dtype=np.int64)
     codes_array = np.empty(n, dtype=np.int64)
     cdef int64_t[::1] slots = slots_array
     cdef int64_t[::1] codes = codes_array
     if n:
         with nogil:
-            code_rows(&k, n, &slots[0], size - 1, &codes[0])
+            number_rows(&k, key_row_hash, same_key_rows, n, &slots[0], size - 1, &codes[0],
+                        NULL)
     return codes_array

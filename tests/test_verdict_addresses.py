@@ -7,11 +7,9 @@ from __future__ import annotations
 import ipaddress
 
 import numpy as np
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analyzer.verdict import factorize as factorize_module
 from analyzer.verdict.addresses import address_rows, lookup, packed, unpacked
 from analyzer.verdict.anomalies import ADDRESS_KINDS
 from analyzer.verdict.factorize import factorize, unique_rows
@@ -72,14 +70,19 @@ def test_unique_rows_first_seen(values: list[bytes], few: bool) -> None:
     assert codes.tolist() == expected
 
 
-def test_unique_rows_survives_hash_collisions(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every row hashing alike must still give the distinct rows (the checked fallback)."""
-    monkeypatch.setattr(factorize_module, "row_hash",
-                        lambda rows: np.zeros(len(rows), dtype=np.uint64))
-    values = [b"b", b"a", b"b", b"c", b"a"]
-    unique, codes = unique_rows(np.frombuffer(b"".join(values), dtype=np.uint8).reshape(-1, 1))
-    assert [row.tobytes() for row in unique] == [b"b", b"a", b"c"]
-    assert codes.tolist() == [0, 1, 0, 2, 1]
+def test_unique_rows_of_many_rows_equal_a_dict() -> None:
+    """200 k rows of 17 bytes (a family byte and an address, as verify factorises servers),
+    3000 distinct, plus rows that differ in their last byte only: long probe chains in the
+    hash table, each row numbered as a dict numbers it."""
+    rng = np.random.default_rng(7)
+    base = rng.integers(0, 256, size=(3000, 17), dtype=np.uint8)
+    twins = base.copy()
+    twins[:, -1] ^= 1
+    rows = np.concatenate([base, twins])[rng.integers(0, 6000, size=200_000)]
+    unique, codes = unique_rows(rows)
+    distinct, expected = first_seen_oracle([row.tobytes() for row in rows])
+    assert [row.tobytes() for row in unique] == distinct
+    assert codes.tolist() == expected
 
 
 @given(st.lists(st.sampled_from(["tcp", "udp", "accepted", "", "refused"]), max_size=50))
