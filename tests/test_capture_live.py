@@ -64,6 +64,28 @@ def test_packets_from_a_live_pipe_show_while_the_input_stays_open() -> None:
             command.kill()
 
 
+def test_flows_from_a_live_pipe_show_as_they_finish() -> None:
+    """`tcpdump -w - | dualstack flows -`: a flow is written once a later packet has ended
+    it (here by the TCP timeout), while the input stays open; before, finished flows
+    waited for 8192 more or the end of the input."""
+    with subprocess.Popen([sys.executable, "-m", "analyzer", "flows", "-", "--format",
+                           "jsonl", "--tcp-timeout", "1"], cwd=ROOT, stdin=subprocess.PIPE,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as command:
+        assert command.stdin is not None and command.stdout is not None
+        try:
+            command.stdin.write(PCAP_HEADER + record(1111, 1) + record(2222, 10))
+            command.stdin.flush()
+            first = line_within(command.stdout, WAIT_S)
+            assert first is not None, "no finished flow shown while the pipe stayed open"
+            assert json.loads(first)["client_port"] == 1111
+            assert command.poll() is None
+            rest, errors = command.communicate(timeout=30)  # the end: the other flow
+            assert command.returncode == 0, errors
+            assert [json.loads(line)["client_port"] for line in rest.splitlines()] == [2222]
+        finally:
+            command.kill()
+
+
 def test_a_pipe_that_keeps_up_still_fills_whole_batches() -> None:
     """Only a quiet input cuts a batch short: 5000 packets written at once come as one."""
     read_fd, write_fd = os.pipe()

@@ -87,13 +87,19 @@ def frames_from_raw(raw_batches: Iterable[dict[str, np.ndarray]]) -> Iterator[Fl
 
 
 def _raw_flows(batches: Iterable[Batch], feed: Callable[[FlowTable, Batch], None],
-               timeouts: Timeouts | None, flush_every: int) -> Iterator[dict[str, np.ndarray]]:
-    """The flow table's raw finished-flow columns (RAW_FLOW_COLUMNS), batch by batch."""
+               timeouts: Timeouts | None, flush_every: int, *, live: bool = False
+               ) -> Iterator[dict[str, np.ndarray]]:
+    """The flow table's raw finished-flow columns (RAW_FLOW_COLUMNS), batch by batch;
+    from a `live` input, every flow finished by a packet batch is handed out after it
+    (`tcpdump -w - | dualstack flows -` shows each flow once it has finished, not when
+    `flush_every` flows have)."""
     table = (timeouts or Timeouts()).new_table()
     try:
         for batch in batches:
             feed(table, batch)
             while table.pending_finished >= flush_every:
+                yield table.take_finished(flush_every)
+            if live and table.pending_finished:
                 yield table.take_finished(flush_every)
     except DualstackError:
         yield from _drain(table, flush_every)
@@ -143,18 +149,20 @@ def iter_raw_flow_batches(sources: Sources, timeouts: Timeouts | None = None,
     `_records` (None: when this process may run on more than one CPU). `stop`: once
     set, no more packets are read and the flows seen until then are finished."""
     from analyzer.capture import read_batches
+    from analyzer.capture.source import rereadable
 
     listed = _source_list(sources)
     if byte_range is not None and len(listed) != 1:
         raise ValueError("a byte range is read from one capture")
+    live = not all(map(rereadable, listed))  # stdin, a pipe: maybe a capture in progress
     if len(listed) == 1:
         records = _records(listed[0], batch_size, stats, byte_range, read_ahead)
         return _raw_flows(until_stopped(_counted(records, on_packets), stop),
-                          FlowTable.update_records, timeouts, flush_every)
+                          FlowTable.update_records, timeouts, flush_every, live=live)
     columns = (batch.columns for batch in
                read_batches(listed, batch_size=batch_size or 65536, stats=stats))
     return _raw_flows(until_stopped(_counted(columns, on_packets), stop), FlowTable.update,
-                      timeouts, flush_every)
+                      timeouts, flush_every, live=live)
 
 
 def _records(source: str, batch_size: int | None, stats: CaptureStats | None,
