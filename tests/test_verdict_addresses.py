@@ -103,3 +103,18 @@ def test_text_columns_give_the_same_rows_as_raw_ones() -> None:
     assert [row.tobytes() for row in rows] == expected
     owner = {expected[1]: 7}
     assert lookup(rows, owner).tolist() == [-1, 7, -1, -1]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 40), st.integers(0, 65535)),
+                min_size=1, max_size=300))
+def test_group_keys_equal_numpy_unique(rows: list[tuple[int, int, int]]) -> None:
+    """verify's grouping numbers its key rows (epoch, server, port, ...: small ints) as
+    np.unique(axis=0) does: the distinct rows sorted, and each row's index among them."""
+    from analyzer.verdict.correlate import _unique_rows
+
+    keys = np.array(rows, dtype=np.int64)
+    unique, inverse = _unique_rows(keys)
+    want_unique, want_inverse = np.unique(keys, axis=0, return_inverse=True)
+    assert unique.tolist() == want_unique.tolist()
+    assert inverse.tolist() == want_inverse.reshape(-1).tolist()

@@ -25,6 +25,7 @@ from typing import Any, Final
 
 import numpy as np
 
+from analyzer._flowtable import distinct_rows
 from analyzer.snapshot.schema import Snapshot, Socket
 from analyzer.verdict.addresses import address_rows, lookup, packed, unpacked
 from analyzer.verdict.anomalies import find_anomalies
@@ -678,9 +679,16 @@ def _unique_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         unique, inverse = np.unique(keys, axis=0, return_inverse=True)
         return unique, inverse.reshape(-1)
     weights = np.concatenate([np.cumprod(radices[::-1])[::-1][1:], [1]]).astype(np.int64)
-    packed, inverse = np.unique(keys @ weights, return_inverse=True)
-    unique = (packed[:, None] // weights) % radices
-    return unique, inverse.reshape(-1)
+    numbers = np.ascontiguousarray(keys @ weights, dtype=np.int64)
+    # np.unique(numbers) without sorting every row: number the distinct values by a hash
+    # table (first seen), then sort only those.
+    first, seen_code = distinct_rows(numbers.view(np.uint8).reshape(len(numbers), 8))
+    distinct = numbers[first]
+    order = np.argsort(distinct)
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    unique = (distinct[order][:, None] // weights) % radices
+    return unique, rank[seen_code]
 
 
 def _group_flows(columns: Mapping[str, np.ndarray], server_rows: np.ndarray,
