@@ -9,6 +9,8 @@ ctypedef uint64_t (*RowHash)(const void *rows, Py_ssize_t row) noexcept nogil
 ctypedef bint (*SameRows)(const void *rows, Py_ssize_t x, Py_ssize_t y) noexcept nogil
 
 cdef uint64_t ROW_MIX = 0x9E3779B97F4A7C15
+cdef uint64_t FMIX_1 = 0xFF51AFD7ED558CCD  # MurmurHash3's 64-bit finaliser
+cdef uint64_t FMIX_2 = 0xC4CEB9FE1A85EC53
 
 
 cdef Py_ssize_t number_rows(const void *rows, RowHash hash_of, SameRows same, Py_ssize_t n,
@@ -63,7 +65,14 @@ cdef uint64_t byte_row_hash(const void *rows, Py_ssize_t row) noexcept nogil:
         h = (h ^ word) * ROW_MIX
         h ^= h >> 29
         at += 8
-    return h ^ (h >> 32)
+    # The multiplies carry low bits upwards only: IPv4-mapped addresses (the same low
+    # half in every row) would share their low bits, the table's slot. MurmurHash3's
+    # finaliser mixes every bit into every other.
+    h ^= h >> 33
+    h *= FMIX_1
+    h ^= h >> 33
+    h *= FMIX_2
+    return h ^ (h >> 33)
 
 
 cdef bint same_byte_rows(const void *rows, Py_ssize_t x, Py_ssize_t y) noexcept nogil:

@@ -118,3 +118,14 @@ def test_group_keys_equal_numpy_unique(rows: list[tuple[int, int, int]]) -> None
     want_unique, want_inverse = np.unique(keys, axis=0, return_inverse=True)
     assert unique.tolist() == want_unique.tolist()
     assert inverse.tolist() == want_inverse.reshape(-1).tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 11), max_size=200), st.sets(st.integers(0, 11), max_size=8))
+def test_lookup_gives_each_row_what_a_dict_gives(picks: list[int], owned: set[int]) -> None:
+    """Host lookup over (n, 16) address rows equals a dict lookup row by row."""
+    pool = [ipaddress.IPv6Address(f"2001:db8::{number:x}").packed for number in range(12)]
+    table = {pool[number]: 100 + number for number in owned}
+    rows = np.frombuffer(b"".join(pool[number] for number in picks),
+                         dtype=np.uint8).reshape(-1, 16)
+    assert lookup(rows, table).tolist() == [table.get(pool[n], -1) for n in picks]
