@@ -128,6 +128,34 @@ def test_unreadable_inputs_exit_2_before_any_output(
     assert run_flows(str(CAPTURE), "--udp-timeout", "0") == 2
 
 
+def test_parquet_row_groups_gather_small_batches(tmp_path: Path) -> None:
+    """Flows from a live input come a few at a time; the Parquet file still has row
+    groups of 8192 flows (the last one fewer), holding every flow once, in order."""
+    import pyarrow.parquet as pq
+
+    from analyzer.flows import read_flows
+    from analyzer.flows.output import ParquetWriter
+
+    frame = read_flows(str(SYNSCAN))
+    assert len(frame) > 2 * ParquetWriter.ROW_GROUP_MIN_ROWS // 100
+    path = tmp_path / "flows.parquet"
+    repeats = -(-2 * ParquetWriter.ROW_GROUP_MIN_ROWS // len(frame)) + 1
+    with path.open("wb") as stream:
+        writer = ParquetWriter(stream)
+        for start in range(0, repeats * len(frame), 100):  # batches of 100 flows
+            rows = [row % len(frame) for row in range(start, start + 100)]
+            writer.emit(writer.prepare(frame.take(rows)))
+        writer.close()
+    parquet = pq.ParquetFile(path)
+    sizes = [parquet.metadata.row_group(i).num_rows for i in range(parquet.num_row_groups)]
+    total = -(-repeats * len(frame) // 100) * 100
+    assert sum(sizes) == total and len(sizes) >= 2
+    assert all(size >= ParquetWriter.ROW_GROUP_MIN_ROWS for size in sizes[:-1])
+    ports = parquet.read(columns=["client_port"]).column(0).to_pylist()
+    expected = frame.columns["client_port"].tolist()
+    assert ports == [expected[row % len(frame)] for row in range(total)]
+
+
 def test_stdin(tmp_path: Path) -> None:
     with CAPTURE.open("rb") as stdin:
         piped = subprocess.run(

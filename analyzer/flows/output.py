@@ -143,6 +143,12 @@ PARQUET_DICTIONARY_COLUMNS = ["proto", "outcome", "conn_state", "tunnel"]
 
 
 class ParquetWriter(FlowWriter):
+    """Row groups of at least ROW_GROUP_MIN_ROWS flows (but the last): flows from a live
+    input come a few at a time, and a row group each would make a file of thousands of
+    tiny ones. Nothing is lost by waiting: a Parquet file is readable once closed."""
+
+    ROW_GROUP_MIN_ROWS = 8192
+
     def __init__(self, stream: IO[bytes], header: bool = True) -> None:
         import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
@@ -150,14 +156,26 @@ class ParquetWriter(FlowWriter):
         self.schema = FlowFrame.empty().to_arrow(extras=False).schema
         self.writer = pq.ParquetWriter(stream, self.schema, compression="zstd",
                                         use_dictionary=PARQUET_DICTIONARY_COLUMNS)
+        self.waiting: list[Any] = []  # tables not written yet
 
     def prepare(self, frame: FlowFrame) -> Any:
         """The frame as an Arrow table (None when it has no flows)."""
         return frame.to_arrow(extras=False) if len(frame) else None
 
     def emit(self, prepared: Any) -> None:
-        if prepared is not None:
-            self.writer.write_table(prepared)
+        if prepared is None:
+            return
+        self.waiting.append(prepared)
+        if sum(table.num_rows for table in self.waiting) >= self.ROW_GROUP_MIN_ROWS:
+            self._write_waiting()
+
+    def _write_waiting(self) -> None:
+        import pyarrow as pa  # type: ignore[import-untyped]
+
+        if self.waiting:
+            self.writer.write_table(pa.concat_tables(self.waiting))
+            self.waiting = []
 
     def close(self) -> None:
+        self._write_waiting()
         self.writer.close()
