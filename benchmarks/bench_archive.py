@@ -19,13 +19,14 @@ tables of the mapped capture under the process's mmap lock): every 10 ms, that t
 large share of one of the machine's two cores from the job it measured.
 
 Where the speed-up goes: the job's own phase times (read, stitch, verify) come from its
-summary.json; the CPU time of the whole process tree (getrusage of the reaped children)
-and of the driver alone (its last sample) split the work into the driver's, which is
-serial (start-up and imports, stitching, verify, writing Parquet), and the workers',
-which splits across them. `speedup_bound` is the ratio those CPU seconds allow, with the
-driver serial and the workers' share halved perfectly: (D + W) / (D + W/2). Last, one
-worker's task is timed in this process (wall, CPU, and the content hash alone): a worker
-is one thread, so its CPU and wall time should agree.
+summary.json, and the writing's from its last line on stderr; the CPU time of the whole
+process tree (getrusage of the reaped children) and of the driver alone (its last
+sample) split the work into the driver's, which is serial (start-up and imports,
+stitching, verify, writing Parquet), and the workers', which splits across them.
+`speedup_bound` is the ratio those CPU seconds allow, with the driver serial and the
+workers' share halved perfectly: (D + W) / (D + W/2). Last, one worker's task is timed
+in this process (wall, CPU, and the content hash alone): a worker is one thread, so its
+CPU and wall time should agree.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -53,6 +55,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "benchmarks" / "data"
 SNAPSHOTS = sorted((ROOT / "captures" / "demo").glob("*.txt"))
 SAMPLE_S = 0.01
+WRITTEN = re.compile(r"written to .* in (?P<seconds>[0-9.]+) s")  # the job's last line
 
 
 @dataclass
@@ -105,10 +108,14 @@ def run_batch(archive: Path, outdir: Path, workers: int, *, sample_memory: bool 
     if process.returncode != 0:
         raise SystemExit(f"batch failed ({process.returncode}):\n{stderr}")
     summary = json.loads((outdir / "summary.json").read_text())
+    phases = dict(summary["batch"]["seconds"])
+    written = WRITTEN.search(stderr)  # summary.json is written before the writing ends
+    if written:
+        phases["write"] = float(written["seconds"])
     driver = peaks.pop(process.pid, 0)
     private.pop(process.pid, None)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return Run(workers, wall, summary["batch"]["seconds"], driver, cpu, driver_cpu,
+    return Run(workers, wall, phases, driver, cpu, driver_cpu,
                sorted(peaks.values()), sorted(private.values()))
 
 
@@ -213,6 +220,7 @@ def summarize(results: dict[int, list[Run]], memory: dict[int, Run], packets: in
             "read_phase_s": round(read, 3),
             "stitch_s": round(median(run.phases.get("stitch", 0.0) for run in runs), 3),
             "verify_s": round(median(run.phases.get("verify", 0.0) for run in runs), 3),
+            "write_s": round(median(run.phases.get("write", 0.0) for run in runs), 3),
             "cpu_s": round(median(run.cpu_s for run in runs), 3),
             "driver_cpu_s": round(median(run.driver_cpu_s for run in runs), 3),
             "workers_cpu_s": round(median(run.cpu_s - run.driver_cpu_s for run in runs), 3),
