@@ -237,3 +237,19 @@ def test_report_flow_rows_show_each_listed_flow(demo_verdicts):
                  str(columns["server"][i]), str(columns["server_port"][i]),
                  str(columns["outcome"][i]), str(demo_verdicts.flow_reason[i])] for i in ids]
     assert flow_rows(demo_verdicts, ids) == expected
+
+
+def test_json_report_is_to_dict_with_a_flow_a_line(demo_verdicts):
+    """The JSON format parses to exactly Verdicts.to_dict() (through the json module), and
+    each flow, listener and summary field is a line of its own."""
+    import json
+
+    text = render(demo_verdicts, "json")
+    expected = json.loads(json.dumps(demo_verdicts.to_dict(), ensure_ascii=False))
+    assert json.loads(text) == expected
+    lines = text.splitlines()
+    start = lines.index(' "flows": [') + 1
+    flow_lines = lines[start:start + len(expected["flows"])]
+    assert [json.loads(line.rstrip(",")) for line in flow_lines] == expected["flows"]
+    assert lines[start + len(expected["flows"])] == " ],"
+    assert sum(line.startswith("  \"") for line in lines) == len(expected["summary"])
