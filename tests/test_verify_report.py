@@ -253,3 +253,19 @@ def test_json_report_is_to_dict_with_a_flow_a_line(demo_verdicts):
     assert [json.loads(line.rstrip(",")) for line in flow_lines] == expected["flows"]
     assert lines[start + len(expected["flows"])] == " ],"
     assert sum(line.startswith("  \"") for line in lines) == len(expected["summary"])
+
+
+def test_flow_records_made_chunk_by_chunk_equal_each_flow_record(demo_verdicts, monkeypatch):
+    """Records are made a chunk of rows at a time (here 2, so the demo's flows span
+    chunks); each equals the flow's own record, and the JSON command writes them as
+    made (its pieces join to the rendered text)."""
+    from analyzer.verdict import results
+    from analyzer.verdict.report import render_chunks
+
+    monkeypatch.setattr(results, "RECORD_CHUNK", 2)
+    records = list(demo_verdicts.iter_flow_records())
+    assert len(records) == len(demo_verdicts) > 2
+    assert records == [demo_verdicts.flow_record(i) for i in range(len(demo_verdicts))]
+    pieces = list(render_chunks(demo_verdicts, "json"))
+    assert len(pieces) > len(demo_verdicts)
+    assert "".join(pieces) == render(demo_verdicts, "json")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +31,7 @@ from analyzer.flows import FlowFrame, iter_flow_batches
 from analyzer.snapshot.inputs import load_snapshot_file
 from analyzer.verdict import verify
 from analyzer.verdict.options import add_verdict_arguments, tolerance_of
-from analyzer.verdict.report import FORMATS, render
+from analyzer.verdict.report import FORMATS, render_chunks
 
 NAME = "verify"
 HELP = "which flows reached which listener, over IPv4 or IPv6 (captures + snapshots)"
@@ -84,13 +84,15 @@ def read_capture_flows(
     return merged.take(order), error
 
 
-def write_output(text: str, path: str) -> None:
+def write_output(pieces: Iterable[str], path: str) -> None:
+    """The report's pieces to stdout or the file, each as it comes."""
     with writing("standard output" if path == "-" else path):
         if path == "-":
-            sys.stdout.write(text)
+            sys.stdout.writelines(pieces)
             sys.stdout.flush()
         else:
-            Path(path).write_text(text, encoding="utf-8")
+            with Path(path).open("w", encoding="utf-8") as stream:
+                stream.writelines(pieces)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -114,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
         flows, error = read_capture_flows(captures, stats, stop=interrupted)
     verdicts = verify(flows, snapshots, os=args.os, host_addrs=args.host_addr or None,
                       tolerance_s=tolerance)
-    write_output(render(verdicts, args.format), args.output)
+    write_output(render_chunks(verdicts, args.format), args.output)
     damaged = report_warnings(NAME, stats)
     if error is not None:
         print(f"dualstack verify: {error}", file=sys.stderr)

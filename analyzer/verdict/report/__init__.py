@@ -1,12 +1,13 @@
 """Render `Verdicts` for people and machines: table, json, markdown, html.
 
-`render(verdicts, fmt)` returns the text; `FORMATS` lists the names. The HTML report is
+`render(verdicts, fmt)` returns the text, `render_chunks` the same in pieces; `FORMATS`
+lists the names. The HTML report is
 one self-contained file (inline CSS and SVG, no external assets).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Final
 
 from analyzer.verdict.report import html, jsonfmt, markdown, table
@@ -26,4 +27,12 @@ def render(verdicts: Verdicts, fmt: str = "table") -> str:
     return RENDERERS[fmt](verdicts)
 
 
-__all__ = ["FORMATS", "render"]
+def render_chunks(verdicts: Verdicts, fmt: str = "table") -> Iterator[str]:
+    """`render` in pieces to write as they come: JSON a flow at a time (a record per flow
+    is made only when written), the other formats whole (they list 200 flows at most)."""
+    if fmt == "json":
+        return jsonfmt.chunks(verdicts)
+    return iter([render(verdicts, fmt)])
+
+
+__all__ = ["FORMATS", "render", "render_chunks"]
