@@ -33,10 +33,10 @@ import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.json as pa_json  # type: ignore[import-untyped]
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
-from analyzer._flowtable import distinct_rows
 from analyzer.flows import FlowFrame
 from analyzer.flows.output import PARQUET_DICTIONARY_COLUMNS
 from analyzer.verdict import Verdicts
+from analyzer.verdict.factorize import first_seen
 from analyzer.verdict.report import render
 
 FLOWS_DIR = "flows"
@@ -155,7 +155,7 @@ def _texts(values: np.ndarray) -> pa.Array:
     reason: one str object per judged group, repeated over its flows), factorised by
     object identity in C, then only the distinct objects by their text."""
     identities = np.fromiter(map(id, values.tolist()), dtype=np.int64, count=len(values))
-    first, inverse = distinct_rows(identities.view(np.uint8).reshape(len(values), 8))
+    first, inverse = first_seen(identities)
     code_of: dict[str, int] = {}
     codes = [code_of.setdefault(str(values[row]), len(code_of)) for row in first.tolist()]
     return _labels(list(code_of), np.asarray(codes, dtype=np.int64)[inverse])

@@ -25,11 +25,10 @@ from typing import Any, Final
 
 import numpy as np
 
-from analyzer._flowtable import distinct_rows
 from analyzer.snapshot.schema import Snapshot, Socket
 from analyzer.verdict.addresses import address_rows, lookup, packed, unpacked
 from analyzer.verdict.anomalies import find_anomalies
-from analyzer.verdict.factorize import as_keys, factorize, row_hash, unique_rows
+from analyzer.verdict.factorize import as_keys, factorize, first_seen, row_hash, unique_rows
 from analyzer.verdict.inference import Evidence, resolve
 from analyzer.verdict.model import (
     IPAddress,
@@ -682,7 +681,7 @@ def _unique_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     numbers = np.ascontiguousarray(keys @ weights, dtype=np.int64)
     # np.unique(numbers) without sorting every row: number the distinct values by a hash
     # table (first seen), then sort only those.
-    first, seen_code = distinct_rows(numbers.view(np.uint8).reshape(len(numbers), 8))
+    first, seen_code = first_seen(numbers)
     distinct = numbers[first]
     order = np.argsort(distinct)
     rank = np.empty(len(order), dtype=np.int64)

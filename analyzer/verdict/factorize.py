@@ -23,15 +23,19 @@ def factorize(column: np.ndarray) -> tuple[list[str], np.ndarray]:
     """(distinct values as text in first-seen order, int64 code of each row)."""
     column = np.asarray(column)
     if column.ndim == 1 and column.dtype.kind in "USiub":
-        if not len(column):
-            return [], np.empty(0, dtype=np.int64)
-        rows = np.ascontiguousarray(column).view(np.uint8).reshape(len(column), -1)
-        first, codes = _first_rows(rows)
+        first, codes = first_seen(column)
         return [str(value) for value in column[first].tolist()], codes
     table: dict[str, int] = {}
     codes = np.fromiter((table.setdefault(str(value), len(table)) for value in column.tolist()),
                         dtype=np.int64, count=len(column))
     return list(table), codes
+
+
+def first_seen(column: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Of a 1-D column of fixed-width values (texts, ints): each distinct value's first
+    row, in first-seen order, and each row's code (the values' bytes numbered)."""
+    column = np.ascontiguousarray(column)
+    return _first_rows(column.view(np.uint8).reshape(len(column), column.dtype.itemsize))
 
 
 def unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
