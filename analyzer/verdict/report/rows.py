@@ -9,7 +9,7 @@ from typing import Final
 
 import numpy as np
 
-from analyzer.flows.columnset import FlowColumns
+from analyzer.verdict.addresses import texts_at
 from analyzer.verdict.results import ListenerVerdict, Verdicts
 
 LISTENER_HEADERS: Final[tuple[str, ...]] = (
@@ -70,9 +70,8 @@ def mattering_flows(verdicts: Verdicts, limit: int = FLOW_LIMIT) -> tuple[list[i
 def flow_rows(verdicts: Verdicts, ids: list[int]) -> list[list[str]]:
     """The listed flows' rows. Their columns are taken first, so the text a row shows
     (addresses, names) is made for these flows only, not for every flow of an archive."""
-    listed, every = np.asarray(ids, dtype=np.int64), verdicts.flow_columns
-    columns = (every.rows(listed) if isinstance(every, FlowColumns) else
-               {name: np.asarray(every[name])[listed] for name in _FLOW_ROW_COLUMNS})
+    listed = np.asarray(ids, dtype=np.int64)
+    columns = {name: texts_at(verdicts.flow_columns, name, listed) for name in _FLOW_ROW_COLUMNS}
     return [[
         str(index), str(verdicts.flow_class[index]), str(columns["proto"][row]),
         f"{columns['client'][row]}:{columns['client_port'][row]}",
