@@ -157,6 +157,7 @@ class ParquetWriter(FlowWriter):
         self.writer = pq.ParquetWriter(stream, self.schema, compression="zstd",
                                         use_dictionary=PARQUET_DICTIONARY_COLUMNS)
         self.waiting: list[Any] = []  # tables not written yet
+        self.waiting_rows = 0
 
     def prepare(self, frame: FlowFrame) -> Any:
         """The frame as an Arrow table (None when it has no flows)."""
@@ -166,7 +167,8 @@ class ParquetWriter(FlowWriter):
         if prepared is None:
             return
         self.waiting.append(prepared)
-        if sum(table.num_rows for table in self.waiting) >= self.ROW_GROUP_MIN_ROWS:
+        self.waiting_rows += prepared.num_rows
+        if self.waiting_rows >= self.ROW_GROUP_MIN_ROWS:
             self._write_waiting()
 
     def _write_waiting(self) -> None:
@@ -174,7 +176,7 @@ class ParquetWriter(FlowWriter):
 
         if self.waiting:
             self.writer.write_table(pa.concat_tables(self.waiting))
-            self.waiting = []
+            self.waiting, self.waiting_rows = [], 0
 
     def close(self) -> None:
         self._write_waiting()
