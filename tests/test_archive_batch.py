@@ -554,3 +554,32 @@ def test_same_job_on_a_dask_cluster(archive, reference, dask_cluster, tmp_path):
     check_complete(archive, outdir, reference)
     again = batch(archive, outdir, "--resume", "--scheduler", dask_cluster)
     assert again.returncode == 1 and "nothing to do" in again.stderr
+
+
+def test_one_worker_and_two_write_the_same_outputs(archive, finished, tmp_path):
+    """Two workers judge and write the flows in two forked shares (file names say
+    which); one worker as one share in the driver. Every output is the same, flow ids
+    and the listeners' flow lists included."""
+    two, _done = finished
+    one = tmp_path / "one"
+    done = batch(archive, one, "--workers", "1")
+    assert done.returncode == 1, done.stderr
+    names = {path.name.rsplit("-", 1)[0] for path in (two / "flows").rglob("*.parquet")}
+    assert names == {"part-0", "part-1"}
+    assert {path.name.rsplit("-", 1)[0] for path in (one / "flows").rglob("*.parquet")} == {
+        "part"}
+
+    def rows(outdir: Path, name: str) -> list[dict]:
+        table = ds.dataset(outdir / name, format="parquet", partitioning="hive").to_table()
+        return table.sort_by("id").to_pylist()
+
+    for name in ("flows", "listeners"):
+        assert rows(one, name) == rows(two, name), name
+    assert (one / "report.txt").read_text() == (two / "report.txt").read_text()
+    summaries = [json.loads((outdir / "summary.json").read_text()) for outdir in (one, two)]
+    joins = ("flows", "pieces_joined_across_files", "joins_around_a_close")
+    assert [[summary["batch"][name] for name in joins] for summary in summaries] == [
+        [summaries[1]["batch"][name] for name in joins]] * 2
+    for summary in summaries:
+        del summary["batch"]  # the inputs' reading times differ
+    assert summaries[0] == summaries[1]

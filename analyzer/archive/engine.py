@@ -52,7 +52,7 @@ class LocalEngine:
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
         context = multiprocessing.get_context(method)
         self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
-                                         initializer=_end_with_driver, initargs=(os.getpid(),))
+                                         initializer=end_with_driver, initargs=(os.getpid(),))
 
     def run(
         self, task: Callable[[Item], Result], items: Sequence[Item]
@@ -84,7 +84,7 @@ class LocalEngine:
                 process.join()
 
 
-def _end_with_driver(driver: int) -> None:
+def end_with_driver(driver: int) -> None:
     """In each worker: end when the driver ends, however it ends (kill -9 included), not
     linger blocked on the task queue. Linux sends the worker SIGKILL then
     (PR_SET_PDEATHSIG); elsewhere the pool's own shutdown is all there is."""

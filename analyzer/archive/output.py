@@ -58,19 +58,18 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 def write_outputs(
     outdir: Path,
-    frame: FlowFrame,
     verdicts: Verdicts,
     job_facts: dict[str, Any],
-    threads: int = 1,
+    write_flow_files: Callable[[Path], object],
 ) -> None:
-    """Write flows/, listeners/, report.txt and summary.json (replacing older ones);
-    the flows' Parquet files on up to `threads` threads."""
+    """Write flows/ (by ``write_flow_files(directory)``: each share of the flows writes
+    its own files, `write_share_flows`), listeners/, report.txt and summary.json,
+    replacing older ones."""
     staging = outdir / ".staging"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    order, parts = sorted_flows(frame, verdicts)
-    write_flows(staging / FLOWS_DIR, parts,
-                lambda lo, hi: flow_table(frame, verdicts, order[lo:hi]), threads=threads)
+    (staging / FLOWS_DIR).mkdir()
+    write_flow_files(staging / FLOWS_DIR)
     write_listeners(staging / LISTENERS_DIR, verdicts)
     (staging / REPORT_NAME).write_text(render(verdicts, "table"), encoding="utf-8")
     summary = {"batch": job_facts, **verdicts.summary()}
@@ -79,6 +78,19 @@ def write_outputs(
     for name in (FLOWS_DIR, LISTENERS_DIR, REPORT_NAME, SUMMARY_NAME):
         _swap_in(staging / name, outdir / name)
     shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_share_flows(directory: Path, frame: FlowFrame, verdicts: Verdicts, *,
+                      ids: np.ndarray | None = None, prefix: str = "part", threads: int = 1,
+                      empty_file: bool = True) -> None:
+    """One share's flows (`analyzer.verdict.shares`) into the dataset at `directory`:
+    its files are named ``<prefix>-N.parquet``, its flow ids are ``ids[row]`` (None: the
+    rows), and with no flows it writes ``empty.parquet`` (the schema) when `empty_file`."""
+    order, parts = sorted_flows(frame, verdicts)
+    if len(order) == 0 and not empty_file:
+        return
+    write_flows(directory, parts, lambda lo, hi: flow_table(frame, verdicts, order[lo:hi], ids),
+                threads=threads, prefix=prefix)
 
 
 def _swap_in(new: Path, old: Path) -> None:
@@ -112,14 +124,15 @@ def sorted_flows(frame: FlowFrame, verdicts: Verdicts) -> tuple[np.ndarray, Part
     return order, parts.take(order)
 
 
-def flow_table(frame: FlowFrame, verdicts: Verdicts, rows: np.ndarray) -> pa.Table:
-    """verify's flow columns of the flows at `rows` (``id`` is the flow's index in
-    `frame`, as the listeners name it)."""
+def flow_table(frame: FlowFrame, verdicts: Verdicts, rows: np.ndarray,
+               ids: np.ndarray | None = None) -> pa.Table:
+    """verify's flow columns of the flows at `rows`; ``id`` is ``ids[row]`` (default: the
+    row in `frame`), as the listeners name the flow."""
     table = frame.take(rows).to_arrow(extras=True).drop_columns(list(_RAW_ADDRESS_COLUMNS))
     listener = np.asarray(verdicts.flow_listener, dtype=np.int64)[rows]
     snapshot_index = np.asarray(verdicts.flow_snapshot, dtype=np.int64)[rows]
     added = {
-        "id": _int64s(rows),
+        "id": _int64s(rows if ids is None else ids[rows]),
         "class": _texts(np.asarray(verdicts.flow_class)[rows]),
         "listener": _int64s(listener, valid=listener >= 0),
         "snapshot": _int64s(snapshot_index, valid=snapshot_index >= 0),
@@ -191,8 +204,8 @@ def partition_value(name: str | None) -> str:
 
 
 def write_flows(directory: Path, parts: Partitions, rows_table: Callable[[int, int], pa.Table],
-                threads: int = 1) -> None:
-    """Parquet files per day and host (Hive layout ``day=D/host=H/part-N.parquet``, the
+                threads: int = 1, prefix: str = "part") -> None:
+    """Parquet files per day and host (Hive layout ``day=D/host=H/<prefix>-N.parquet``, the
     partition columns in the path only); `parts` are the rows' partitions, in row order,
     and ``rows_table(lo, hi)`` the table of rows lo to hi. A partition of many rows is cut
     into several files (`_file_count`). Files are made and written on `threads` threads,
@@ -200,7 +213,7 @@ def write_flows(directory: Path, parts: Partitions, rows_table: Callable[[int, i
     it): two threads build 100 k flows' Arrow columns in half the time of one.
     Only the files in progress exist as Arrow tables, so the memory this takes is bounded
     by MAX_FILE_ROWS, not by the size of the archive."""
-    directory.mkdir(parents=True)
+    directory.mkdir(parents=True, exist_ok=True)  # shares write beside each other
     if len(parts.day_codes) == 0:
         pq.write_table(rows_table(0, 0), directory / "empty.parquet")
         return
@@ -210,10 +223,10 @@ def write_flows(directory: Path, parts: Partitions, rows_table: Callable[[int, i
     for start, stop in zip(starts.tolist(), [*starts[1:].tolist(), len(group)], strict=True):
         target = (directory / f"day={parts.days[parts.day_codes[start]]}"
                   / f"host={parts.hosts[parts.host_codes[start]]}")
-        target.mkdir(parents=True)
+        target.mkdir(parents=True, exist_ok=True)
         cuts = _file_count(stop - start, threads)
         bounds = np.linspace(start, stop, cuts + 1).astype(int).tolist()
-        files.extend((lo, hi, target / f"part-{number}.parquet")
+        files.extend((lo, hi, target / f"{prefix}-{number}.parquet")
                      for number, (lo, hi) in enumerate(itertools.pairwise(bounds)))
 
     def write(lo: int, hi: int, path: Path) -> None:

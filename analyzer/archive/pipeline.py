@@ -33,14 +33,15 @@ from analyzer.archive.jobs import FileResult, FileTask, read_files
 from analyzer.archive.lock import outdir_locked
 from analyzer.archive.manifest import Manifest, ManifestEntry, iso_mtime
 from analyzer.archive.output import SUMMARY_NAME, write_outputs
+from analyzer.archive.partitions import open_shares
 from analyzer.archive.parts import PartLog, load_piece
 from analyzer.archive.progress import Progress
-from analyzer.archive.stitch import FilePiece, RawFlows, Stitched, stitch
+from analyzer.archive.stitch import RawFlows
 from analyzer.errors import UsageError
-from analyzer.flows import FlowFrame, Timeouts
-from analyzer.flows.build import build_columns
+from analyzer.flows import Timeouts
 from analyzer.snapshot import Snapshot
-from analyzer.verdict import DEFAULT_TOLERANCE_S, verify
+from analyzer.verdict import DEFAULT_TOLERANCE_S
+from analyzer.verdict.shares import Shares, correlate
 
 
 @dataclass
@@ -227,58 +228,63 @@ def _finish(
     stream: TextIO,
 ) -> None:
     """Join, judge and write everything the manifest holds for this job's inputs (the
-    flows read in this run are at hand in `fresh`)."""
+    flows read in this run are at hand in `fresh`), in shares of the flows
+    (`partitions`): one per local worker."""
     entries = [entry for entry in map(manifest.finished, files) if entry is not None]
     unique, duplicates = _without_copies(entries)
     pieces = [piece for piece in (load_piece(options.outdir, e, fresh.get(e.path))
                                   for e in unique) if piece]
+    fresh.clear()  # the pieces hold them now
     for path, original in duplicates.items():
         print(f"batch: {path} has the same content as {original}: its flows are counted once",
               file=stream)
     print(f"batch: joining the flows of {len(pieces)} input(s) across files", file=stream)
-    stitched, frame = _joined(pieces, options.timeouts, result)
-    fresh.clear()  # every input's flows are in `stitched` now: free them before verify
-    print(f"batch: {len(frame):,} flows ({stitched.joined:,} joined across files) in "
-          f"{result.seconds['stitch']:.2f} s; judging them", file=stream)
+    count = (options.workers or os.cpu_count() or 1) if options.scheduler is None else 1
     clock = time.perf_counter()
-    verdicts = verify(frame, snapshots, os=options.os,
-                      host_addrs=list(options.host_addrs) or None,
-                      tolerance_s=options.tolerance_s)
-    result.seconds["verify"] = round(time.perf_counter() - clock, 3)
-    print(f"batch: judged against {len(verdicts.listeners)} listener(s) in "
-          f"{result.seconds['verify']:.2f} s; writing {options.outdir}", file=stream)
-    clock = time.perf_counter()
-    result.failed = _failures(manifest, files)
-    result.flows, result.joined = len(frame), stitched.joined
-    missing = [item.path for item in files if manifest.finished(item) is None]
-    facts = {
-        "inputs": len(files),
-        "inputs_failed": [asdict(entry) for entry in result.failed],
-        "inputs_missing": missing,
-        "inputs_duplicate": duplicates,
-        "flows": len(frame),
-        "pieces_joined_across_files": stitched.joined,
-        "joins_around_a_close": stitched.joined_near_close,
-        "signature": None if missing else job_signature(options, files, manifest),
-        "seconds": result.seconds,
-    }
-    write_outputs(options.outdir, frame, verdicts, facts,
-                  threads=options.workers or os.cpu_count() or 1)
+    with open_shares(pieces, options.timeouts, count) as shares:
+        near_close = _stitched(shares, result)
+        result.seconds["stitch"] = round(time.perf_counter() - clock, 3)
+        print(f"batch: {result.flows:,} flows ({result.joined:,} joined across files) in "
+              f"{result.seconds['stitch']:.2f} s; judging them", file=stream)
+        clock = time.perf_counter()
+        verdicts = correlate(shares, snapshots, os=options.os,
+                             host_addrs=list(options.host_addrs) or None,
+                             tolerance_s=options.tolerance_s)
+        result.seconds["verify"] = round(time.perf_counter() - clock, 3)
+        print(f"batch: judged against {len(verdicts.listeners)} listener(s) in "
+              f"{result.seconds['verify']:.2f} s; writing {options.outdir}", file=stream)
+        clock = time.perf_counter()
+        result.failed = _failures(manifest, files)
+        missing = [item.path for item in files if manifest.finished(item) is None]
+        facts = {
+            "inputs": len(files),
+            "inputs_failed": [asdict(entry) for entry in result.failed],
+            "inputs_missing": missing,
+            "inputs_duplicate": duplicates,
+            "flows": result.flows,
+            "pieces_joined_across_files": result.joined,
+            "joins_around_a_close": near_close,
+            "signature": None if missing else job_signature(options, files, manifest),
+            "seconds": result.seconds,
+        }
+        # several shares write at once, one thread each; one share writes on every core
+        threads = 1 if count > 1 else options.workers or os.cpu_count() or 1
+        write_outputs(options.outdir, verdicts, facts,
+                      lambda directory: shares.call("write", directory, threads, result.flows))
     result.seconds["write"] = round(time.perf_counter() - clock, 3)
-    print(f"batch: {len(frame):,} flows from {len(files)} input(s), {len(result.failed)} "
+    print(f"batch: {result.flows:,} flows from {len(files)} input(s), {len(result.failed)} "
           f"failed; written to {options.outdir} in {result.seconds['write']:.2f} s", file=stream)
 
 
-def _joined(pieces: list[FilePiece], timeouts: Timeouts, result: BatchResult
-            ) -> tuple[Stitched, FlowFrame]:
-    """The pieces stitched, and their flows as a frame (`pieces` is emptied: the
-    flows are in the frame now)."""
-    clock = time.perf_counter()
-    stitched = stitch(pieces, timeouts)
-    pieces.clear()
-    frame = FlowFrame(build_columns(stitched.raw))
-    result.seconds["stitch"] = round(time.perf_counter() - clock, 3)
-    return stitched, frame
+def _stitched(shares: Shares, result: BatchResult) -> int:
+    """Each share stitched and its flows numbered in time order over all shares; the
+    flow and join counts go to `result`; the joins near a close are returned."""
+    stitched = shares.call("stitched")
+    first_times = [first for first, _, _ in stitched]
+    shares.call("number_flows", first_times)
+    result.flows = sum(len(first) for first in first_times)
+    result.joined = sum(joined for _, joined, _ in stitched)
+    return sum(near for _, _, near in stitched)
 
 
 def _without_copies(

@@ -6,7 +6,8 @@ snapshot valid at their start, `inference` lets the capture decide what the snap
 cannot, `anomalies` names odd addresses on the wire, `report` renders the answer.
 """
 
-from analyzer.verdict.correlate import DEFAULT_TOLERANCE_S, verify
+from analyzer.verdict.correlate import DEFAULT_TOLERANCE_S
 from analyzer.verdict.results import FLOW_CLASSES, ListenerVerdict, Verdicts
+from analyzer.verdict.shares import verify
 
 __all__ = ["DEFAULT_TOLERANCE_S", "FLOW_CLASSES", "ListenerVerdict", "Verdicts", "verify"]

@@ -11,7 +11,7 @@ tunnels: 6in4 (IP protocol 41, RFC 4213), Teredo's UDP port 3544.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -140,7 +140,23 @@ def _tunnel_anomalies(columns: Mapping[str, np.ndarray]) -> dict[str, Anomaly]:
 
 def find_anomalies(columns: Mapping[str, np.ndarray]) -> list[Anomaly]:
     """Every anomaly kind seen in the flows, mapped addresses first."""
-    found = {**_address_anomalies(columns), **_tunnel_anomalies(columns)}
+    return _ordered({**_address_anomalies(columns), **_tunnel_anomalies(columns)})
+
+
+def merge_anomalies(shares: Iterable[Sequence[Anomaly]]) -> list[Anomaly]:
+    """The anomalies found in several shares of the flows (flows named by id), as one
+    list: the flows and addresses of each kind together."""
+    found: dict[str, Anomaly] = {}
+    for anomaly in (item for share in shares for item in share):
+        merged = found.setdefault(anomaly.kind, Anomaly(anomaly.kind, anomaly.description,
+                                                        anomaly.source))
+        merged.flows.extend(anomaly.flows)
+        merged.addresses.extend(anomaly.addresses)
+    return _ordered(found)
+
+
+def _ordered(found: dict[str, Anomaly]) -> list[Anomaly]:
+    """The anomalies with their flows and addresses sorted and distinct, by kind."""
     for anomaly in found.values():
         anomaly.flows = sorted(set(anomaly.flows))
         anomaly.addresses = sorted(set(anomaly.addresses))

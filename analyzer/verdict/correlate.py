@@ -27,7 +27,6 @@ import numpy as np
 
 from analyzer.snapshot.schema import Snapshot, Socket
 from analyzer.verdict.addresses import address_rows, lookup, packed, unpacked
-from analyzer.verdict.anomalies import find_anomalies
 from analyzer.verdict.factorize import as_keys, factorize, first_seen, row_hash, unique_rows
 from analyzer.verdict.inference import Evidence, resolve
 from analyzer.verdict.model import (
@@ -42,7 +41,6 @@ from analyzer.verdict.model import (
 from analyzer.verdict.results import (
     ConnectionMatch,
     ListenerVerdict,
-    Verdicts,
     socket_label,
 )
 
@@ -143,13 +141,13 @@ def build_hosts(
     return hosts
 
 
-def _column(columns: Mapping[str, np.ndarray], name: str) -> np.ndarray:
+def flow_column(columns: Mapping[str, np.ndarray], name: str) -> np.ndarray:
     if name not in columns:
         raise KeyError(f"flow column {name!r} missing (have {sorted(columns)})")
     return np.asarray(columns[name])
 
 
-def _host_of(addresses: np.ndarray, hosts: Sequence[Host]) -> np.ndarray:
+def host_of(addresses: np.ndarray, hosts: Sequence[Host]) -> np.ndarray:
     """Per flow ((n, 16) uint8 addresses), the index of the host owning it, or -1."""
     owner: dict[bytes, int] = {}
     for index, host in enumerate(hosts):
@@ -159,18 +157,21 @@ def _host_of(addresses: np.ndarray, hosts: Sequence[Host]) -> np.ndarray:
 
 
 class Correlator:
-    """One run of `verify`: holds the listeners, epochs and evidence while it works."""
+    """One run of `verify`: the hosts, their listeners and epochs (what every share of
+    the flows is judged against; picklable, so a forked share gets its own copy)."""
 
     def __init__(self, snapshots: Sequence[Snapshot], os_name: str | None,
-                 tolerance_ns: int) -> None:
+                 tolerance_ns: int, hosts: Sequence[Host] = ()) -> None:
         self.snapshots = list(snapshots)
         self.os_name = os_name
         self.tolerance_ns = tolerance_ns
+        self.hosts = list(hosts)
         self.listeners: list[ListenerVerdict] = []
         self.static: list[list[Knowledge]] = []
-        self.evidence: list[Evidence] = []
         self.keys: dict[_ListenerKey, int] = {}
         self.epochs: list[Epoch] = []
+        self.host_epochs = _add_epochs(self, self.hosts)
+        self.settle_static()
 
     def os_of(self, snapshot: Snapshot) -> str | None:
         return snapshot.os or self.os_name
@@ -191,7 +192,6 @@ class Correlator:
                 knowledge=Knowledge(None, None, "os-default", ""), source_tool=tool,
             ))
             self.static.append([])
-            self.evidence.append(Evidence())
         found = self.keys[key]
         if snapshot_index not in self.listeners[found].snapshots:
             self.listeners[found].snapshots.append(snapshot_index)
@@ -289,7 +289,7 @@ def _add_epochs(correlator: Correlator, hosts: Sequence[Host]) -> list[HostEpoch
     return out
 
 
-def _epoch_per_flow(correlator: Correlator, epochs: Sequence[HostEpochs],
+def epoch_per_flow(correlator: Correlator, epochs: Sequence[HostEpochs],
                     host_of: np.ndarray, first_ns: np.ndarray) -> np.ndarray:
     """Per flow, the epoch valid at its start: the last snapshot at or before
     first_ts + tolerance, else the timeless one, else -1."""
@@ -314,12 +314,30 @@ def _outcome_kind(outcome: str) -> str:
     return "other"
 
 
-class FlowJudge:
-    """Evidence and classes for groups of flows."""
+@dataclass
+class ListenerFlows:
+    """The flows (ids) a share of the flows gives one listener."""
 
-    def __init__(self, correlator: Correlator, groups: dict[Group, list[int]]) -> None:
+    ipv4_accepted: list[int] = field(default_factory=list)
+    ipv6_accepted: list[int] = field(default_factory=list)
+    ipv4_refused: list[int] = field(default_factory=list)
+    ipv6_refused: list[int] = field(default_factory=list)
+
+
+class FlowJudge:
+    """Evidence and classes for groups of flows (rows of one share of the flows, whose
+    ids are ``ids[row]``, or the rows themselves when `ids` is None)."""
+
+    def __init__(self, correlator: Correlator, groups: dict[Group, list[int]],
+                 ids: np.ndarray | None = None) -> None:
         self.c = correlator
         self.groups = groups
+        self.ids = ids
+        self.evidence = [Evidence() for _ in correlator.listeners]
+        self.taken = [ListenerFlows() for _ in correlator.listeners]
+
+    def _ids(self, rows: list[int]) -> list[int]:
+        return rows if self.ids is None else self.ids[rows].tolist()
 
     def _order(self, group: Group) -> list[int]:
         epoch = self.c.epochs[group.epoch]
@@ -346,7 +364,8 @@ class FlowJudge:
         taker = first_taker(4, order, known)
         if taker.index is None:
             for position in taker.skipped:
-                self.c.evidence[epoch.listeners[position]].accepted_against.extend(rows)
+                self.evidence[epoch.listeners[position]].accepted_against.extend(
+                    self._ids(rows))
             return
         # SO_REUSEPORT siblings (same family, address and port) share the evidence
         first = epoch.sockets[taker.index]
@@ -358,16 +377,16 @@ class FlowJudge:
         if taker.assumed and all(known.get(position) is False for position in later):
             for position in siblings:
                 if known.get(position) is None:
-                    self.c.evidence[epoch.listeners[position]].accepted.extend(rows)
+                    self.evidence[epoch.listeners[position]].accepted.extend(self._ids(rows))
 
     def _evidence_refused(self, epoch: Epoch, order: list[int],
                           known: dict[int, bool | None], rows: list[int]) -> None:
         for position in order:
             listener = epoch.listeners[position]
             if known.get(position) is None:
-                self.c.evidence[listener].refused.extend(rows)
+                self.evidence[listener].refused.extend(self._ids(rows))
             elif known[position] is True:
-                self.c.evidence[listener].refused_against.extend(rows)
+                self.evidence[listener].refused_against.extend(self._ids(rows))
                 return
 
     def judge(self, group: Group, rows: list[int]) -> GroupVerdict:
@@ -413,9 +432,9 @@ class FlowJudge:
                 f"{family_text} answered on {group.proto}/{group.port}, but no listener of "
                 "the snapshot can take it")
         listener = self.c.listeners[epoch.listeners[position]]
-        target = (listener.ipv4_accepted if group.wire_family == 4
-                  else listener.ipv6_accepted)
-        target.extend(rows)
+        taken = self.taken[listener.id]
+        target = taken.ipv4_accepted if group.wire_family == 4 else taken.ipv6_accepted
+        target.extend(self._ids(rows))
         if group.wire_family == 6:
             flow_class = "v6-native"
         else:
@@ -431,8 +450,9 @@ class FlowJudge:
                    if sock.proto == group.proto and sock.local_port == group.port]
         if group.outcome == "refused":
             for listener in on_port:
-                (listener.ipv4_refused if group.wire_family == 4
-                 else listener.ipv6_refused).extend(self.groups[group])
+                taken = self.taken[listener.id]
+                (taken.ipv4_refused if group.wire_family == 4
+                 else taken.ipv6_refused).extend(self._ids(self.groups[group]))
         outcome = group.outcome if group.outcome != "other" else "unmatched"
         if position is not None:
             listener = self.c.listeners[epoch.listeners[position]]
@@ -462,10 +482,10 @@ class FlowIndex:
     given ports: byte keys sorted by their hash, searched per connected socket."""
 
     def __init__(self, columns: Mapping[str, np.ndarray], ports: set[int]) -> None:
-        cport, sport = _column(columns, "client_port"), _column(columns, "server_port")
+        cport, sport = flow_column(columns, "client_port"), flow_column(columns, "server_port")
         port_list = np.fromiter(ports, dtype=np.int64, count=len(ports))
         rows = np.flatnonzero(np.isin(sport, port_list) | np.isin(cport, port_list))
-        self.protos, proto = factorize(_column(columns, "proto")[rows])
+        self.protos, proto = factorize(flow_column(columns, "proto")[rows])
         keys = _flow_keys(proto, address_rows(columns, "server")[rows], sport[rows],
                           address_rows(columns, "client")[rows], cport[rows])
         hashes = row_hash(keys)
@@ -500,22 +520,23 @@ def _flow_keys(proto: np.ndarray, server: np.ndarray, server_port: np.ndarray,
         client, port_bytes(client_port)], axis=1)
 
 
-def _connection_rows(correlator: Correlator,
-                     columns: Mapping[str, np.ndarray]) -> list[ConnectionMatch]:
-    """Connected sockets of the snapshots, matched to the flows alive at that time."""
+def connection_rows(correlator: Correlator, columns: Mapping[str, np.ndarray]
+                    ) -> list[tuple[int, ConnectionMatch]]:
+    """Connected sockets of the snapshots, matched to the flows (rows) alive at that time;
+    each with its place among the snapshots' connected sockets."""
     connected = _connected_sockets(correlator)
     if not connected:
         return []
     ports = {port for _, sock in connected for port in (sock.local_port, sock.remote_port)
              if port is not None}
     index = FlowIndex(columns, ports)
-    first, last = _column(columns, "first_ts_ns"), _column(columns, "last_ts_ns")
-    matches: list[ConnectionMatch] = []
-    for snap_index, sock in connected:
+    first, last = flow_column(columns, "first_ts_ns"), flow_column(columns, "last_ts_ns")
+    matches: list[tuple[int, ConnectionMatch]] = []
+    for place, (snap_index, sock) in enumerate(connected):
         moment = correlator.snapshots[snap_index].taken_at_ns()
         match = _match_connection(correlator, snap_index, sock, index, moment, first, last)
         if match.flows or sock.mapped_peer:
-            matches.append(match)
+            matches.append((place, match))
     return matches
 
 
@@ -554,7 +575,7 @@ def _count(number: int, what: str, noun: str = "connection") -> str:
     return f"{number} {what} {noun}{'' if number == 1 else 's'}"
 
 
-def _finding(listener: ListenerVerdict) -> str:
+def finding(listener: ListenerVerdict) -> str:
     """One line per listener: what it is, whether it takes IPv4, and how we know."""
     head = f"{listener.label} ({listener.process or 'unknown process'})"
     noun = "connection" if listener.proto == "tcp" else "flow"
@@ -588,51 +609,7 @@ def _finding(listener: ListenerVerdict) -> str:
     return f"{head}: whether it takes IPv4 is unknown ({k.reason}){tail}"
 
 
-def verify(
-    flows: Any,
-    snapshots: Sequence[Snapshot],
-    *,
-    os: str | None = None,
-    host_addrs: Iterable[str] | None = None,
-    tolerance_s: float = DEFAULT_TOLERANCE_S,
-) -> Verdicts:
-    """Classify every flow and judge every listener; see the module docstring."""
-    columns: Mapping[str, np.ndarray] = getattr(flows, "columns", flows)
-    server, client = address_rows(columns, "server"), address_rows(columns, "client")
-    first_ns = _column(columns, "first_ts_ns").astype(np.int64)
-    servers = unique_rows(server)[0]
-    hosts = build_hosts(snapshots, host_addrs,
-                        [str(unpacked(row.tobytes())) for row in servers])
-    correlator = Correlator(snapshots, os, int(tolerance_s * 1e9))
-    server_host, client_host = _host_of(server, hosts), _host_of(client, hosts)
-    epoch_of = _epoch_per_flow(correlator, _add_epochs(correlator, hosts), server_host, first_ns)
-    correlator.settle_static()
-    groups = _group_flows(columns, server, epoch_of, server_host >= 0, client_host >= 0)
-    judge = FlowJudge(correlator, groups)
-    judge.gather_evidence()
-    _resolve_listeners(correlator)
-    flow_class, flow_listener, flow_reason = _judge_groups(judge, len(first_ns))
-    lookup_snapshot = np.array([epoch.snapshots[-1] for epoch in correlator.epochs] + [-1],
-                               dtype=np.int64)
-    flow_snapshot = lookup_snapshot[epoch_of]  # epoch -1 picks the trailing -1
-    for listener in correlator.listeners:
-        listener.finding = _finding(listener)
-    connections = _connection_rows(correlator, columns)
-    _classify_by_connection_rows(connections, columns, flow_class, flow_reason)
-    _note_guessed_clients(columns, flow_reason)
-    return Verdicts(
-        flow_columns=columns, flow_class=flow_class, flow_listener=flow_listener,
-        flow_snapshot=flow_snapshot, flow_reason=flow_reason,
-        listeners=correlator.listeners,
-        connections=connections,
-        anomalies=find_anomalies(columns),
-        snapshots=[_snapshot_info(index, item) for index, item in enumerate(snapshots)],
-        hosts=[host.to_dict() for host in hosts],
-        settings={"os": os, "tolerance_s": tolerance_s},
-    )
-
-
-def _judge_groups(judge: FlowJudge, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def judge_groups(judge: FlowJudge, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per flow: class, listener id (-1: none) and reason, judged once per group."""
     flow_class = np.empty(n, dtype=object)
     flow_listener = np.full(n, -1, dtype=np.int64)
@@ -645,7 +622,7 @@ def _judge_groups(judge: FlowJudge, n: int) -> tuple[np.ndarray, np.ndarray, np.
     return flow_class, flow_listener, flow_reason
 
 
-def _note_guessed_clients(columns: Mapping[str, np.ndarray], flow_reason: np.ndarray) -> None:
+def note_guessed_clients(columns: Mapping[str, np.ndarray], flow_reason: np.ndarray) -> None:
     """A midstream flow whose client was only guessed from the ports says so."""
     if "client_guessed" not in columns:
         return
@@ -653,12 +630,12 @@ def _note_guessed_clients(columns: Mapping[str, np.ndarray], flow_reason: np.nda
         flow_reason[row] = f"{flow_reason[row]}{GUESSED_CLIENT_NOTE}"
 
 
-def _classify_by_connection_rows(connections: Sequence[ConnectionMatch],
+def classify_by_connection_rows(connections: Sequence[ConnectionMatch],
                                  columns: Mapping[str, np.ndarray], flow_class: np.ndarray,
                                  flow_reason: np.ndarray) -> None:
     """A flow no listener explains, yet whose very connection a snapshot row shows, is
     classed by that row's socket family (seed 001: tcp6 rows with IPv4 peers)."""
-    wire = _column(columns, "wire_family")
+    wire = flow_column(columns, "wire_family")
     for match in connections:
         for row in match.flows:
             if flow_class[row] != "unmatched":
@@ -690,7 +667,7 @@ def _unique_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return unique, rank[seen_code]
 
 
-def _group_flows(columns: Mapping[str, np.ndarray], server_rows: np.ndarray,
+def group_flows(columns: Mapping[str, np.ndarray], server_rows: np.ndarray,
                  epoch_of: np.ndarray, inbound: np.ndarray,
                  client_is_host: np.ndarray) -> dict[Group, list[int]]:
     """Flows grouped by what the model sees of them (sorting, not a Python loop per flow).
@@ -698,15 +675,15 @@ def _group_flows(columns: Mapping[str, np.ndarray], server_rows: np.ndarray,
     n = len(epoch_of)
     if n == 0:
         return {}
-    protos, proto = factorize(_column(columns, "proto"))
-    wire = _column(columns, "wire_family").astype(np.int64)
+    protos, proto = factorize(flow_column(columns, "proto"))
+    wire = flow_column(columns, "wire_family").astype(np.int64)
     server_keys, server = unique_rows(
         np.concatenate([wire.astype(np.uint8).reshape(-1, 1), server_rows], axis=1))
     servers = [unpacked(row[1:].tobytes()) for row in server_keys]
-    outcomes, outcome = factorize(_column(columns, "outcome"))
+    outcomes, outcome = factorize(flow_column(columns, "outcome"))
     direction = np.where(inbound, 0, np.where(client_is_host, 1, 2))
     keys = np.stack([epoch_of + 1, proto, wire, server,
-                     _column(columns, "server_port").astype(np.int64), outcome,
+                     flow_column(columns, "server_port").astype(np.int64), outcome,
                      direction], axis=1).astype(np.int64)
     unique, inverse = _unique_rows(keys)
     # Stable argsort of codes that fit 16 bits is numpy's radix sort (linear).
@@ -723,14 +700,15 @@ def _group_flows(columns: Mapping[str, np.ndarray], server_rows: np.ndarray,
     return groups
 
 
-def _resolve_listeners(correlator: Correlator) -> None:
-    for listener, evidence in zip(correlator.listeners, correlator.evidence, strict=True):
-        resolution = resolve(listener.knowledge, evidence)
+def resolve_listeners(correlator: Correlator, evidence: Sequence[Evidence]) -> None:
+    """Each listener's knowledge, now that all the flows' evidence is in."""
+    for listener, found in zip(correlator.listeners, evidence, strict=True):
+        resolution = resolve(listener.knowledge, found)
         listener.knowledge = resolution.knowledge
         listener.contradictions.extend(resolution.contradictions)
 
 
-def _snapshot_info(index: int, snapshot: Snapshot) -> dict[str, Any]:
+def snapshot_info(index: int, snapshot: Snapshot) -> dict[str, Any]:
     return {
         "index": index,
         "host": snapshot.host,

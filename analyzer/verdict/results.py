@@ -156,14 +156,21 @@ class Verdicts:
     snapshots: list[dict[str, Any]]
     hosts: list[dict[str, Any]]
     settings: dict[str, Any]
+    # An archive's verdicts (`dualstack batch`) keep their flows in the shares that judged
+    # them: the flow columns are then empty, and these say what the shares counted and
+    # listed (`analyzer.verdict.shares`).
+    class_totals: dict[str, int] | None = None
+    listed: tuple[list[list[str]], int] | None = None
 
     def __len__(self) -> int:
+        if self.class_totals is not None:
+            return sum(self.class_totals.values())
         return len(self.flow_class)
 
     def class_counts(self) -> dict[str, int]:
         """Flows per class, every class present (zero when none). Counted by hashing (the
         column holds a few str objects over and over), not by sorting 100 k texts."""
-        found = Counter(self.flow_class.tolist())
+        found = self.class_totals or Counter(self.flow_class.tolist())
         return {name: int(found.get(name, 0)) for name in FLOW_CLASSES}
 
     def _record_columns(self) -> list[str]:

@@ -51,9 +51,8 @@ def _extras(verdicts: Verdicts) -> str:
 
 
 def render(verdicts: Verdicts) -> str:
-    chosen, left_out = rows.mattering_flows(verdicts)
-    flows_html = html_table(rows.FLOW_HEADERS, rows.flow_rows(verdicts, chosen),
-                            "flows")
+    listed, left_out = rows.listed_flows(verdicts)
+    flows_html = html_table(rows.FLOW_HEADERS, listed, "flows")
     if left_out:
         flows_html += f"<p>... {left_out} more (use --format json for all)</p>"
     hosts = "".join(f"<li>{escape(text)}</li>" for text in rows.host_lines(verdicts))

@@ -36,10 +36,10 @@ def render(verdicts: Verdicts) -> str:
         lines += ["", "## Anomalies", ""]
         lines += [f"- `{item.kind}`: {item.description} ({item.source}); flows {item.flows[:50]}"
                   for item in verdicts.anomalies]
-    chosen, left_out = rows.mattering_flows(verdicts)
-    if chosen:
+    listed, left_out = rows.listed_flows(verdicts)
+    if listed:
         lines += ["", "## Flows that matter", ""]
-        lines += md_table(rows.FLOW_HEADERS, rows.flow_rows(verdicts, chosen))
+        lines += md_table(rows.FLOW_HEADERS, listed)
         if left_out:
             lines += ["", f"... {left_out} more"]
     return "\n".join(lines) + "\n"

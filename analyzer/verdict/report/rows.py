@@ -67,6 +67,21 @@ def mattering_flows(verdicts: Verdicts, limit: int = FLOW_LIMIT) -> tuple[list[i
     return chosen[:limit].tolist(), max(0, len(chosen) - limit)
 
 
+def listed_flows(verdicts: Verdicts) -> tuple[list[list[str]], int]:
+    """The rows of the flows worth listing, and how many were left out: as the verdicts
+    were given them (`Verdicts.listed`: an archive's, merged from its shares), else
+    chosen from its flows by `mattering_flows`."""
+    if verdicts.listed is not None:
+        return verdicts.listed
+    chosen, left_out = mattering_flows(verdicts)
+    return flow_rows(verdicts, chosen), left_out
+
+
+def mattering_rank(flow_class: str) -> int:
+    """Where a listed flow of this class comes (`mattering_flows`' order, by id within)."""
+    return MATTERING.index(flow_class) if flow_class in MATTERING else len(MATTERING)
+
+
 def flow_rows(verdicts: Verdicts, ids: list[int]) -> list[list[str]]:
     """The listed flows' rows. Their columns are taken first, so the text a row shows
     (addresses, names) is made for these flows only, not for every flow of an archive."""

@@ -33,10 +33,10 @@ def render(verdicts: Verdicts) -> str:
         lines += ["", "Anomalies"]
         lines += [f"  {item.kind}: {item.description} ({item.source}); "
                   f"{len(item.flows)} flows: {item.flows[:20]}" for item in verdicts.anomalies]
-    chosen, left_out = rows.mattering_flows(verdicts)
-    if chosen:
+    listed, left_out = rows.listed_flows(verdicts)
+    if listed:
         lines += ["", "Flows that matter"]
-        lines += aligned(rows.FLOW_HEADERS, rows.flow_rows(verdicts, chosen))
+        lines += aligned(rows.FLOW_HEADERS, listed)
         if left_out:
             lines.append(f"... {left_out} more (use --format json for all)")
     return "\n".join(lines) + "\n"

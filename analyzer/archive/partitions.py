@@ -1,0 +1,184 @@
+"""The job's end in shares: the archive's flows split by flow key, each share stitched,
+judged (`analyzer.verdict.shares`) and written by a process of its own.
+
+Every piece of a connection has the same two endpoints, so a share made of the rows
+whose endpoints hash to it (`share_of`, the same whichever side is the client) holds
+every piece of its connections, and stitches alone exactly as one run over all rows
+would. With the local engine and N > 1 workers, the driver forks N processes once
+every input is read: each takes its rows of the pieces it inherits (nothing is copied
+to it), and answers the phases of `analyzer.verdict.shares.correlate` over a pipe,
+then writes its Parquet files. One worker, or a Dask cluster (whose workers do not
+share this process's memory), judges the flows as one share in the driver.
+
+A share that fails sends its traceback; one that dies stops the job with its exit
+code. The processes ignore Ctrl-C (the driver ends them) and end with the driver.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import traceback
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from analyzer.archive.engine import end_with_driver
+from analyzer.archive.output import write_share_flows
+from analyzer.archive.stitch import FilePiece, RawFlows, stitch
+from analyzer.flows import FlowFrame, Timeouts
+from analyzer.flows.build import build_columns
+from analyzer.verdict.shares import FlowShare, LocalShares, Shares
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: the high bits are well mixed
+
+
+class ArchiveShare(FlowShare):
+    """One share of an archive's flows: stitched, then judged and written."""
+
+    def __init__(self, pieces: Sequence[FilePiece], timeouts: Timeouts, number: int = 0,
+                 count: int = 1) -> None:
+        if count > 1:
+            pieces = [_rows_of_share(piece, number, count) for piece in pieces]
+        stitched = stitch(pieces, timeouts)
+        self.frame = FlowFrame(build_columns(stitched.raw))
+        super().__init__(self.frame.columns)
+        self.number, self.count = number, count
+        self.joined, self.joined_near_close = stitched.joined, stitched.joined_near_close
+
+    def stitched(self) -> tuple[np.ndarray, int, int]:
+        """Its flows' first packet times (ascending), and its joins (all, near a close)."""
+        first = np.asarray(self.frame.columns["first_ts_ns"], dtype=np.int64)
+        return first, self.joined, self.joined_near_close
+
+    def number_flows(self, first_times: Sequence[np.ndarray]) -> None:
+        """Its flow ids: ranks in time order over all shares (`time_ranks`)."""
+        if self.count > 1:
+            self.ids = time_ranks(first_times, self.number)
+
+    def write(self, directory: Path, threads: int, total: int) -> None:
+        """Its flows into the dataset (the first share writes the empty file, if none)."""
+        assert self.verdicts is not None
+        prefix = "part" if self.count == 1 else f"part-{self.number}"
+        write_share_flows(directory, self.frame, self.verdicts, ids=self.ids, prefix=prefix,
+                          threads=threads, empty_file=total == 0 and self.number == 0)
+
+
+def share_of(raw: RawFlows, count: int) -> np.ndarray:
+    """Per row, its share (0 .. count-1): a hash of its two endpoints (address and port)
+    that is the same whichever of them is the client."""
+    def endpoint(side: str) -> np.ndarray:
+        address = np.ascontiguousarray(raw[f"{side}_addr"]).view(np.uint64)  # (n, 2)
+        port = raw[f"{side}_port"].astype(np.uint64)
+        return (address[:, 0] ^ (address[:, 1] * _GOLDEN) ^ port) * _GOLDEN
+    mixed = (endpoint("client") + endpoint("server")) * _GOLDEN
+    return ((mixed >> np.uint64(32)) % np.uint64(count)).astype(np.int64)
+
+
+def _rows_of_share(piece: FilePiece, number: int, count: int) -> FilePiece:
+    mine = np.flatnonzero(share_of(piece.raw, count) == number)
+    return FilePiece(piece.name, piece.first_ts_ns, piece.last_ts_ns,
+                     {name: column[mine] for name, column in piece.raw.items()})
+
+
+def time_ranks(first_times: Sequence[np.ndarray], number: int) -> np.ndarray:
+    """The flows of share `number` numbered in time order over all shares (each share's
+    times ascending; equal times in share order, then row order)."""
+    own = first_times[number]
+    ranks = np.arange(len(own), dtype=np.int64)
+    for other, times in enumerate(first_times):
+        if other != number:
+            ranks += np.searchsorted(times, own, side="right" if other < number else "left")
+    return ranks
+
+
+class ShareFailed(RuntimeError):
+    """A share's process raised, or ended without an answer."""
+
+
+class ForkedShares:
+    """`count` forked processes, each holding an ArchiveShare of the given pieces."""
+
+    def __init__(self, pieces: Sequence[FilePiece], timeouts: Timeouts, count: int) -> None:
+        context = multiprocessing.get_context("fork")
+        self._pipes: list[Connection] = []
+        self._processes: list[Any] = []
+        driver = os.getpid()
+        for number in range(count):
+            mine, theirs = context.Pipe()
+            process = context.Process(target=_serve, name=f"dualstack-share-{number}",
+                                      args=(theirs, pieces, timeouts, number, count, driver),
+                                      daemon=True)
+            process.start()
+            theirs.close()
+            self._pipes.append(mine)
+            self._processes.append(process)
+
+    def call(self, method: str, *args: Any) -> list[Any]:
+        for pipe in self._pipes:
+            pipe.send((method, args))
+        return [self._answer(number, pipe) for number, pipe in enumerate(self._pipes)]
+
+    def _answer(self, number: int, pipe: Connection) -> Any:
+        try:
+            status, value = pipe.recv()
+        except EOFError:
+            process = self._processes[number]
+            process.join(timeout=5)
+            raise ShareFailed(f"share {number} of the flows ended without an answer "
+                              f"(exit code {process.exitcode})") from None
+        if status != "ok":
+            raise ShareFailed(f"share {number} of the flows failed:\n{value}")
+        return value
+
+    def close(self, *, wait: bool) -> None:
+        for pipe in self._pipes:
+            if wait:
+                pipe.send(None)
+            pipe.close()
+        for process in self._processes:
+            process.join(timeout=10 if wait else 0)
+            if process.is_alive():
+                process.kill()
+                process.join()
+
+
+def _serve(pipe: Connection, pieces: Sequence[FilePiece], timeouts: Timeouts, number: int,
+           count: int, driver: int) -> None:
+    """In a share's process: build the share, then run each phase asked for."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the driver ends us
+    end_with_driver(driver)
+    share: ArchiveShare | None = None
+    while (request := pipe.recv()) is not None:
+        method, args = request
+        try:
+            if share is None:
+                share = ArchiveShare(pieces, timeouts, number, count)
+                pieces = ()  # its rows are taken: the inherited pieces are not ours to keep
+            pipe.send(("ok", getattr(share, method)(*args)))
+        except Exception:
+            pipe.send(("error", traceback.format_exc()))
+
+
+@contextmanager
+def open_shares(pieces: list[FilePiece], timeouts: Timeouts, count: int) -> Iterator[Shares]:
+    """The archive's flows as `count` shares (forked processes), or as one in this
+    process when `count` is 1; `pieces` is emptied (the shares hold the flows now)."""
+    if count <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        local = LocalShares([ArchiveShare(pieces, timeouts)])
+        pieces.clear()
+        yield local
+        return
+    forked = ForkedShares(pieces, timeouts, count)
+    pieces.clear()
+    try:
+        yield forked
+    except BaseException:
+        forked.close(wait=False)
+        raise
+    forked.close(wait=True)
