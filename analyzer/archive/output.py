@@ -38,6 +38,7 @@ from analyzer.flows.output import PARQUET_DICTIONARY_COLUMNS
 from analyzer.verdict import Verdicts
 from analyzer.verdict.factorize import first_seen
 from analyzer.verdict.report import render
+from analyzer.verdict.shares import Shares
 
 FLOWS_DIR = "flows"
 LISTENERS_DIR = "listeners"
@@ -49,6 +50,8 @@ MAX_FILE_ROWS = 262_144  # and always into files of at most this many (~10-20 MB
 NS_PER_DAY = 86_400 * 10**9
 _RAW_ADDRESS_COLUMNS = ("client_addr", "server_addr")
 _DICTIONARY_COLUMNS = [*PARQUET_DICTIONARY_COLUMNS, "class", "reason"]
+_FLOW_LISTS = ("ipv4_accepted_flows", "ipv6_accepted_flows", "ipv4_refused_flows",
+               "ipv6_refused_flows")  # listener columns
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 # Arrow arrays are built from numpy buffers and listeners parsed from JSON lines: pa.array,
@@ -56,25 +59,22 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 # serial end.
 
 
-def write_outputs(
-    outdir: Path,
-    verdicts: Verdicts,
-    job_facts: dict[str, Any],
-    write_flow_files: Callable[[Path], object],
-) -> None:
-    """Write flows/ (by ``write_flow_files(directory)``: each share of the flows writes
-    its own files, `write_share_flows`), listeners/, report.txt and summary.json,
-    replacing older ones."""
+def write_outputs(outdir: Path, verdicts: Verdicts, job_facts: dict[str, Any],
+                  shares: Shares, threads: int) -> None:
+    """Write flows/ (each share of the flows its own files, `write_share_flows`, while
+    this process writes the rest), listeners/, report.txt and summary.json, replacing
+    older ones; a share that writes alone does so on `threads` threads."""
     staging = outdir / ".staging"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     (staging / FLOWS_DIR).mkdir()
-    write_flow_files(staging / FLOWS_DIR)
+    shares.send("write", staging / FLOWS_DIR, threads, len(verdicts))
     write_listeners(staging / LISTENERS_DIR, verdicts)
     (staging / REPORT_NAME).write_text(render(verdicts, "table"), encoding="utf-8")
     summary = {"batch": job_facts, **verdicts.summary()}
     text = json.dumps(summary, indent=2, sort_keys=False, default=str) + "\n"
     (staging / SUMMARY_NAME).write_text(text, encoding="utf-8")
+    shares.receive()
     for name in (FLOWS_DIR, LISTENERS_DIR, REPORT_NAME, SUMMARY_NAME):
         _swap_in(staging / name, outdir / name)
     shutil.rmtree(staging, ignore_errors=True)
@@ -248,11 +248,30 @@ def _file_count(rows: int, threads: int) -> int:
 
 
 def write_listeners(directory: Path, verdicts: Verdicts) -> None:
+    """One row per listener, as verify's JSON has it. Its flow lists (every flow an
+    archive's listener took can be hundreds of thousands) go to Arrow from numpy; the
+    other fields through Arrow's JSON reader."""
     directory.mkdir(parents=True)
     rows = [item.to_dict() for item in verdicts.listeners]
-    if rows:
+    if not rows:
+        table = pa.table({"id": pa.Array.from_buffers(pa.int64(), 0, [None, None])})
+    else:
+        names = list(rows[0])
+        lists = {name: _int64_lists([row.pop(name) for row in rows]) for name in _FLOW_LISTS}
         lines = "".join(json.dumps(row, default=str) + "\n" for row in rows).encode()
         table = pa_json.read_json(io.BytesIO(lines))
-    else:
-        table = pa.table({"id": pa.Array.from_buffers(pa.int64(), 0, [None, None])})
+        for name, column in lists.items():
+            table = table.append_column(name, column)
+        table = table.select(names)
     pq.write_table(table, directory / "part-0.parquet")
+
+
+def _int64_lists(lists: list[list[int]]) -> pa.Array:
+    """A list<int64> Arrow array of the given lists."""
+    offsets = np.zeros(len(lists) + 1, dtype=np.int32)
+    np.cumsum([len(items) for items in lists], out=offsets[1:])
+    values = np.fromiter(itertools.chain.from_iterable(lists), dtype=np.int64,
+                         count=int(offsets[-1]))
+    return pa.ListArray.from_arrays(
+        pa.Array.from_buffers(pa.int32(), len(offsets), [None, pa.py_buffer(offsets)]),
+        pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(values)]))

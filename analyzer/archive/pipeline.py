@@ -269,8 +269,7 @@ def _finish(
         }
         # several shares write at once, one thread each; one share writes on every core
         threads = 1 if count > 1 else options.workers or os.cpu_count() or 1
-        write_outputs(options.outdir, verdicts, facts,
-                      lambda directory: shares.call("write", directory, threads, result.flows))
+        write_outputs(options.outdir, verdicts, facts, shares, threads)
     result.seconds["write"] = round(time.perf_counter() - clock, 3)
     print(f"batch: {result.flows:,} flows from {len(files)} input(s), {len(result.failed)} "
           f"failed; written to {options.outdir} in {result.seconds['write']:.2f} s", file=stream)

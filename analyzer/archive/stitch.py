@@ -50,15 +50,21 @@ RawFlows = dict[str, np.ndarray]
 
 @dataclass(frozen=True)
 class FilePiece:
-    """The raw flows of one input file and the time span of its packets."""
+    """The raw flows of one input file and the time span of its packets; with `rows`,
+    only the flows at those rows of `raw` (a share of them, in time order)."""
 
     name: str
     first_ts_ns: int
     last_ts_ns: int
     raw: RawFlows
+    rows: np.ndarray | None = None
 
     def __len__(self) -> int:
-        return len(self.raw["first_ts_ns"])
+        return len(self.raw["first_ts_ns"] if self.rows is None else self.rows)
+
+    def column(self, name: str) -> np.ndarray:
+        column = self.raw[name]
+        return column if self.rows is None else column[self.rows]
 
 
 def empty_raw() -> RawFlows:
@@ -82,7 +88,7 @@ def stitch(pieces: Sequence[FilePiece], timeouts: Timeouts | None = None) -> Sti
     )
     if not ordered:
         return Stitched(empty_raw())
-    raw = {name: np.concatenate([p.raw[name] for p in ordered]) for name in RAW_FLOW_COLUMNS}
+    raw = {name: np.concatenate([p.column(name) for p in ordered]) for name in RAW_FLOW_COLUMNS}
     file_of = np.repeat(np.arange(len(ordered)), [len(p) for p in ordered])
     keys = flow_key_codes(raw)  # protocol, tunnel, VLANs, both endpoints in either order
     order = _by_file_key_and_time(raw, keys, file_of)

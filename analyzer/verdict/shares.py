@@ -36,7 +36,6 @@ from analyzer.verdict.correlate import (
     DEFAULT_TOLERANCE_S,
     Correlator,
     FlowJudge,
-    ListenerFlows,
     build_hosts,
     classify_by_connection_rows,
     connection_rows,
@@ -64,7 +63,7 @@ class ShareVerdicts:
     """What one share adds to the whole answer; flows are named by id."""
 
     classes: dict[str, int]
-    taken: list[ListenerFlows]
+    taken: list[dict[str, np.ndarray]]  # per listener, its ListenerFlows lists as arrays
     connections: list[tuple[int, ConnectionMatch]]
     anomalies: list[Anomaly]
     listed: list[tuple[int, int, list[str]]]  # (rank, id, row) of its flows worth listing
@@ -131,7 +130,8 @@ class FlowShare:
                   for row, (_, *text) in zip(chosen, flow_rows(verdicts, chosen), strict=True)]
         return ShareVerdicts(
             classes=verdicts.class_counts(),
-            taken=self._judge.taken if self._judge else [],
+            taken=[{name: np.asarray(getattr(flows, name), dtype=np.int64) for name in _LISTS}
+                   for flows in (self._judge.taken if self._judge else [])],
             connections=[(place, replace(match, flows=self._ids(match.flows)))
                          for place, match in matches],
             anomalies=[replace(item, flows=self._ids(item.flows)) for item in verdicts.anomalies],
@@ -145,19 +145,33 @@ class FlowShare:
 
 
 class Shares(Protocol):
-    """Runs a phase on every share and gives their answers, in share order."""
+    """Runs a phase on every share and gives their answers, in share order: `call`, or
+    `send` and later `receive` (shares in other processes work in between)."""
+
+    def send(self, method: str, *args: Any) -> None: ...
+
+    def receive(self) -> list[Any]: ...
 
     def call(self, method: str, *args: Any) -> list[Any]: ...
 
 
 @dataclass
 class LocalShares:
-    """Shares in this process, called one after the other."""
+    """Shares in this process, called one after the other (at `send`)."""
 
     shares: list[FlowShare] = field(default_factory=list)
+    _answers: list[Any] = field(default_factory=list)
+
+    def send(self, method: str, *args: Any) -> None:
+        self._answers = [getattr(share, method)(*args) for share in self.shares]
+
+    def receive(self) -> list[Any]:
+        answers, self._answers = self._answers, []
+        return answers
 
     def call(self, method: str, *args: Any) -> list[Any]:
-        return [getattr(share, method)(*args) for share in self.shares]
+        self.send(method, *args)
+        return self.receive()
 
 
 def correlate(
@@ -179,8 +193,8 @@ def correlate(
     judged: list[ShareVerdicts] = shares.call("judge", correlator)
     for number, listener in enumerate(correlator.listeners):
         for name in _LISTS:
-            ids = [flow for share in judged for flow in getattr(share.taken[number], name)]
-            setattr(listener, name, np.sort(np.asarray(ids, dtype=np.int64)).tolist())
+            ids = np.concatenate([share.taken[number][name] for share in judged])
+            setattr(listener, name, np.sort(ids).tolist())
         listener.finding = finding(listener)
     return Verdicts(
         flow_columns={}, flow_class=np.empty(0, dtype=object),
