@@ -103,29 +103,39 @@ class ShareFailed(RuntimeError):
 
 
 class ForkedShares:
-    """`count` forked processes, each holding an ArchiveShare of the given pieces."""
+    """`count` shares of the given pieces: share 0 in this process, each of the others
+    in a forked process of its own (this process would only wait for them otherwise,
+    and its heap, warm from the reading, takes a share's arrays without page faults)."""
 
-    def __init__(self, pieces: Sequence[FilePiece], timeouts: Timeouts, count: int) -> None:
+    def __init__(self, pieces: list[FilePiece], timeouts: Timeouts, count: int) -> None:
         context = multiprocessing.get_context("fork")
-        self._pipes: list[Connection] = []
-        self._processes: list[Any] = []
+        self._pipes: dict[int, Connection] = {}
+        self._processes: dict[int, Any] = {}
         driver = os.getpid()
-        for number in range(count):
+        for number in range(1, count):
             mine, theirs = context.Pipe()
             process = context.Process(target=_serve, name=f"dualstack-share-{number}",
                                       args=(theirs, pieces, timeouts, number, count, driver),
                                       daemon=True)
             process.start()
             theirs.close()
-            self._pipes.append(mine)
-            self._processes.append(process)
+            self._pipes[number] = mine
+            self._processes[number] = process
+        try:  # after the forks, while the other shares build theirs
+            self._local = ArchiveShare(pieces, timeouts, 0, count)
+        except BaseException:
+            self.close(wait=False)
+            raise
+        self._local_answer: Any = None
 
     def send(self, method: str, *args: Any) -> None:
-        for pipe in self._pipes:
+        for pipe in self._pipes.values():
             pipe.send((method, args))
+        self._local_answer = getattr(self._local, method)(*args)
 
     def receive(self) -> list[Any]:
-        return [self._answer(number, pipe) for number, pipe in enumerate(self._pipes)]
+        answers = [self._answer(number, pipe) for number, pipe in self._pipes.items()]
+        return [self._local_answer, *answers]
 
     def call(self, method: str, *args: Any) -> list[Any]:
         self.send(method, *args)
@@ -144,11 +154,11 @@ class ForkedShares:
         return value
 
     def close(self, *, wait: bool) -> None:
-        for pipe in self._pipes:
+        for pipe in self._pipes.values():
             if wait:
                 pipe.send(None)
             pipe.close()
-        for process in self._processes:
+        for process in self._processes.values():
             process.join(timeout=10 if wait else 0)
             if process.is_alive():
                 process.kill()
@@ -157,16 +167,21 @@ class ForkedShares:
 
 def _serve(pipe: Connection, pieces: Sequence[FilePiece], timeouts: Timeouts, number: int,
            count: int, driver: int) -> None:
-    """In a share's process: build the share, then run each phase asked for."""
+    """In a share's process: build the share at once, then run each phase asked for (a
+    share that could not be built answers every request with why)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C: the driver ends us
     end_with_driver(driver)
     share: ArchiveShare | None = None
+    try:
+        share = ArchiveShare(pieces, timeouts, number, count)
+    except Exception:
+        failure = traceback.format_exc()
     while (request := pipe.recv()) is not None:
         method, args = request
+        if share is None:
+            pipe.send(("error", failure))
+            continue
         try:
-            if share is None:
-                share = ArchiveShare(pieces, timeouts, number, count)
-                pieces = ()  # its rows are taken: the inherited pieces are not ours to keep
             pipe.send(("ok", getattr(share, method)(*args)))
         except Exception:
             pipe.send(("error", traceback.format_exc()))
