@@ -6,7 +6,9 @@
                    first address, with characters other than ``A-Za-z0-9._-`` as ``_``;
                    ``unknown`` when no snapshot applies). Columns: every column of
                    `dualstack verify`'s flows (the flow columns of `dualstack flows`,
-                   ``id``, ``class``, ``listener``, ``snapshot``, ``reason``).
+                   ``id``, ``class``, ``listener``, ``snapshot``, ``reason``). Files
+                   ``part-N.parquet``, or ``part-S-N.parquet`` by share S of the flows
+                   (`analyzer.archive.partitions`); ids are in time order over all.
 ``listeners/``     Parquet dataset, one row per listener verdict (as in verify's JSON).
 ``report.txt``     the `dualstack verify` table view of the whole archive.
 ``summary.json``   verify's summary, plus the job's own facts (inputs, failures, joins).

@@ -6,8 +6,10 @@
 3. Read the others on the engine, one task per file (or per chunk of a large
    uncompressed pcap file, `chunks`); as each input finishes, store its flows (`parts`)
    and append its manifest line. Progress goes to standard error.
-4. Stitch the flows of all inputs (time order), classify them with
-   `analyzer.verdict.verify`, write the outputs (`output`).
+4. Split the flows of all inputs by flow key into one share per local worker
+   (`partitions`: share 0 in this process, the others forked); each share stitches its
+   connections across files, is judged with the others (`analyzer.verdict.shares`)
+   and writes its flows; this process writes the rest of the outputs (`output`).
 
 A resumed job whose inputs, snapshots and settings are all unchanged since the last
 complete run does nothing at all.

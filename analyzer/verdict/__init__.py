@@ -1,9 +1,10 @@
 """Correlation and verdicts: which flows reached which listener, over which family.
 
-`verify(flows, snapshots, ...)` is the entry point (`dualstack verify` and the batch
-jobs call it); `model` is the per-OS delivery model, `correlate` matches flows to the
-snapshot valid at their start, `inference` lets the capture decide what the snapshot
-cannot, `anomalies` names odd addresses on the wire, `report` renders the answer.
+`verify(flows, snapshots, ...)` is the entry point (`dualstack verify`; the batch jobs
+call `shares.correlate` on shares of an archive's flows); `model` is the per-OS delivery
+model, `correlate` matches flows to the snapshot valid at their start, `inference` lets
+the capture decide what the snapshot cannot, `anomalies` names odd addresses on the
+wire, `report` renders the answer.
 """
 
 from analyzer.verdict.correlate import DEFAULT_TOLERANCE_S

@@ -13,6 +13,9 @@ says about each listener.
   cannot tell is decided by the capture (`analyzer.verdict.inference`).
 - Connected rows (``tcp6 10.0.0.12:4243 10.0.0.20:64702 ESTABLISHED java``) are matched
   to the flows alive when the snapshot was taken and explained.
+
+The per-flow work runs on shares of the flows (`analyzer.verdict.shares`, which holds
+`verify`); this module has the parts: hosts, the `Correlator`, grouping and judging.
 """
 
 from __future__ import annotations
