@@ -9,8 +9,13 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from analyzer.archive.inputs import discover
@@ -22,12 +27,16 @@ from analyzer.flows import Timeouts
 DEMO = Path(__file__).resolve().parents[1] / "captures" / "demo" / "demo.pcap"
 
 
-@pytest.fixture(scope="module")
-def pieces() -> list[FilePiece]:
-    (item,) = discover([str(DEMO)]).files
+def pieces_of(path: str) -> list[FilePiece]:
+    (item,) = discover([path]).files
     done = read_file(FileTask(item, Timeouts()))
     assert done.first_ts_ns is not None and done.last_ts_ns is not None
     return [FilePiece(item.path, done.first_ts_ns, done.last_ts_ns, done.raw)]
+
+
+@pytest.fixture(scope="module")
+def pieces() -> list[FilePiece]:
+    return pieces_of(str(DEMO))
 
 
 def failing_servers(monkeypatch: pytest.MonkeyPatch, fail: object) -> None:
@@ -74,3 +83,52 @@ def test_a_share_that_dies_stops_the_end_with_its_exit_code(pieces, monkeypatch)
                                           r"\(exit code 7\)"):
         run_phases(pieces)
     assert not multiprocessing.active_children()
+
+
+def test_ctrl_c_while_shares_work_ends_them_at_once(pieces, monkeypatch):
+    """Ctrl-C reaches the driver (the shares ignore it): the driver ends its shares
+    rather than wait for them."""
+    failing_servers(monkeypatch, lambda: time.sleep(60))
+    previous = signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
+    signal.setitimer(signal.ITIMER_REAL, 0.5)
+    started = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_phases(pieces)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert time.monotonic() - started < 10
+    assert not multiprocessing.active_children()
+
+
+DRIVER = """
+import sys, time
+from analyzer.archive.partitions import ArchiveShare, open_shares
+from analyzer.flows import Timeouts
+from test_archive_partitions import pieces_of
+ArchiveShare.servers = lambda self: time.sleep(600)
+with open_shares(pieces_of(sys.argv[1]), Timeouts(), 3) as shares:
+    shares.call("stitched")
+    print("working", flush=True)
+    shares.call("servers")
+"""
+
+
+def test_shares_end_with_a_driver_killed_by_sigkill(tmp_path):
+    """kill -9 of the driver: its share processes end too (PR_SET_PDEATHSIG)."""
+    driver = subprocess.Popen([sys.executable, "-c", DRIVER, str(DEMO)], cwd=Path(__file__).parent,
+                              stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": os.pathsep.join(
+                                  [str(Path(__file__).parent), *sys.path])})
+    try:
+        assert driver.stdout is not None and driver.stdout.readline() == "working\n"
+        shares = psutil.Process(driver.pid).children()
+        assert len(shares) == 2
+    finally:
+        driver.kill()
+        driver.communicate()
+    _gone, alive = psutil.wait_procs(shares, timeout=10)
+    for orphan in alive:  # a failure here must not leave them behind
+        orphan.kill()
+    assert not alive
