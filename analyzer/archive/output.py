@@ -62,15 +62,15 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def write_outputs(outdir: Path, verdicts: Verdicts, job_facts: dict[str, Any],
-                  shares: Shares, threads: int) -> None:
+                  shares: Shares) -> None:
     """Write flows/ (each share of the flows its own files, `write_share_flows`, while
     this process writes the rest), listeners/, report.txt and summary.json, replacing
-    older ones; a share that writes alone does so on `threads` threads."""
+    older ones."""
     staging = outdir / ".staging"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     (staging / FLOWS_DIR).mkdir()
-    shares.send("write", staging / FLOWS_DIR, threads, len(verdicts))
+    shares.send("write", staging / FLOWS_DIR, len(verdicts))
     write_listeners(staging / LISTENERS_DIR, verdicts)
     (staging / REPORT_NAME).write_text(render(verdicts, "table"), encoding="utf-8")
     summary = {"batch": job_facts, **verdicts.summary()}
@@ -83,7 +83,7 @@ def write_outputs(outdir: Path, verdicts: Verdicts, job_facts: dict[str, Any],
 
 
 def write_share_flows(directory: Path, frame: FlowFrame, verdicts: Verdicts, *,
-                      ids: np.ndarray | None = None, prefix: str = "part", threads: int = 1,
+                      ids: np.ndarray | None = None, prefix: str = "part",
                       empty_file: bool = True) -> None:
     """One share's flows (`analyzer.verdict.shares`) into the dataset at `directory`:
     its files are named ``<prefix>-N.parquet``, its flow ids are ``ids[row]`` (None: the
@@ -92,7 +92,7 @@ def write_share_flows(directory: Path, frame: FlowFrame, verdicts: Verdicts, *,
     if len(order) == 0 and not empty_file:
         return
     write_flows(directory, parts, lambda lo, hi: flow_table(frame, verdicts, order[lo:hi], ids),
-                threads=threads, prefix=prefix)
+                prefix=prefix)
 
 
 def _swap_in(new: Path, old: Path) -> None:

@@ -4,11 +4,11 @@ judged (`analyzer.verdict.shares`) and written by a process of its own.
 Every piece of a connection has the same two endpoints, so a share made of the rows
 whose endpoints hash to it (`share_of`, the same whichever side is the client) holds
 every piece of its connections, and stitches alone exactly as one run over all rows
-would. With the local engine and N > 1 workers, the driver forks N processes once
+would. With N shares (one per local worker; for a Dask job, one per core of this
+machine, where the pieces are) the driver keeps share 0 and forks N-1 processes once
 every input is read: each takes its rows of the pieces it inherits (nothing is copied
-to it), and answers the phases of `analyzer.verdict.shares.correlate` over a pipe,
-then writes its Parquet files. One worker, or a Dask cluster (whose workers do not
-share this process's memory), judges the flows as one share in the driver.
+to it), answers the phases of `analyzer.verdict.shares.correlate` over a pipe, then
+writes its Parquet files. One share (one worker) is judged in the driver alone.
 
 A share that fails sends its traceback; one that dies stops the job with its exit
 code. The processes ignore Ctrl-C (the driver ends them) and end with the driver.
@@ -61,12 +61,13 @@ class ArchiveShare(FlowShare):
         if self.count > 1:
             self.ids = time_ranks(first_times, self.number)
 
-    def write(self, directory: Path, threads: int, total: int) -> None:
-        """Its flows into the dataset (the first share writes the empty file, if none)."""
+    def write(self, directory: Path, total: int) -> None:
+        """Its flows into the dataset, on this thread (the first share writes the empty
+        file when there are no flows at all)."""
         assert self.verdicts is not None
         prefix = "part" if self.count == 1 else f"part-{self.number}"
         write_share_flows(directory, self.frame, self.verdicts, ids=self.ids, prefix=prefix,
-                          threads=threads, empty_file=total == 0 and self.number == 0)
+                          empty_file=total == 0 and self.number == 0)
 
 
 def share_of(raw: RawFlows, count: int) -> np.ndarray:

@@ -6,10 +6,11 @@
 3. Read the others on the engine, one task per file (or per chunk of a large
    uncompressed pcap file, `chunks`); as each input finishes, store its flows (`parts`)
    and append its manifest line. Progress goes to standard error.
-4. Split the flows of all inputs by flow key into one share per local worker
-   (`partitions`: share 0 in this process, the others forked); each share stitches its
-   connections across files, is judged with the others (`analyzer.verdict.shares`)
-   and writes its flows; this process writes the rest of the outputs (`output`).
+4. Split the flows of all inputs by flow key into one share per local worker, or per
+   core of this machine for a Dask job (`partitions`: share 0 in this process, the
+   others forked); each share stitches its connections across files, is judged with the
+   others (`analyzer.verdict.shares`) and writes its flows (one thread each); this
+   process writes the rest of the outputs (`output`).
 
 A resumed job whose inputs, snapshots and settings are all unchanged since the last
 complete run does nothing at all.
@@ -231,7 +232,7 @@ def _finish(
 ) -> None:
     """Join, judge and write everything the manifest holds for this job's inputs (the
     flows read in this run are at hand in `fresh`), in shares of the flows
-    (`partitions`): one per local worker."""
+    (`partitions`): one per local worker (a Dask job: per core of this machine)."""
     entries = [entry for entry in map(manifest.finished, files) if entry is not None]
     unique, duplicates = _without_copies(entries)
     pieces = [piece for piece in (load_piece(options.outdir, e, fresh.get(e.path))
@@ -241,7 +242,7 @@ def _finish(
         print(f"batch: {path} has the same content as {original}: its flows are counted once",
               file=stream)
     print(f"batch: joining the flows of {len(pieces)} input(s) across files", file=stream)
-    count = (options.workers or os.cpu_count() or 1) if options.scheduler is None else 1
+    count = options.workers or os.cpu_count() or 1  # a Dask job's end: this machine's cores
     clock = time.perf_counter()
     with open_shares(pieces, options.timeouts, count) as shares:
         near_close = _stitched(shares, result)
@@ -270,8 +271,7 @@ def _finish(
             "seconds": result.seconds,
         }
         # several shares write at once, one thread each; one share writes on every core
-        threads = 1 if count > 1 else options.workers or os.cpu_count() or 1
-        write_outputs(options.outdir, verdicts, facts, shares, threads)
+        write_outputs(options.outdir, verdicts, facts, shares)
     result.seconds["write"] = round(time.perf_counter() - clock, 3)
     print(f"batch: {result.flows:,} flows from {len(files)} input(s), {len(result.failed)} "
           f"failed; written to {options.outdir} in {result.seconds['write']:.2f} s", file=stream)
