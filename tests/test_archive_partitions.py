@@ -7,6 +7,7 @@ scenario, in process) and test_archive_batch (the whole job, one worker against 
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import signal
@@ -18,6 +19,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from analyzer import cli
 from analyzer.archive.inputs import discover
 from analyzer.archive.jobs import FileTask, read_file
 from analyzer.archive.partitions import ArchiveShare, ShareFailed, open_shares
@@ -132,3 +134,26 @@ def test_shares_end_with_a_driver_killed_by_sigkill(tmp_path):
     for orphan in alive:  # a failure here must not leave them behind
         orphan.kill()
     assert not alive
+
+
+def test_a_job_whose_share_dies_says_so_and_resume_finishes_it(tmp_path, monkeypatch, capsys):
+    """A share's process killed (say, by the OOM killer) stops the job with exit code 3
+    and a line saying so, not a traceback; the inputs stay read, and --resume judges
+    them without reading them again."""
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    (archive / "demo.pcap").write_bytes(DEMO.read_bytes())
+    argv = ["batch", str(archive), "--snapshots", *map(str, sorted(DEMO.parent.glob("*.txt"))),
+            "-o", str(tmp_path / "out"), "--workers", "2"]
+    failing_servers(monkeypatch, lambda: os._exit(9))
+    assert cli.main(argv) == 3
+    err = capsys.readouterr().err
+    assert "share 1 of the flows ended without an answer (exit code 9)" in err
+    assert "--resume finishes the job" in err and "Traceback" not in err
+    assert not multiprocessing.active_children()
+    monkeypatch.undo()
+    assert cli.main([*argv, "--resume"]) == 0
+    err = capsys.readouterr().err
+    assert "reading" not in err and "written to" in err
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["classes"]["v4-via-v6"] > 0

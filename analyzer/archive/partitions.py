@@ -31,6 +31,7 @@ import numpy as np
 from analyzer.archive.engine import end_with_driver
 from analyzer.archive.output import write_share_flows
 from analyzer.archive.stitch import FilePiece, RawFlows, stitch
+from analyzer.errors import DualstackError
 from analyzer.flows import FlowFrame, Timeouts
 from analyzer.flows.build import build_columns
 from analyzer.verdict.shares import FlowShare, LocalShares, Shares
@@ -99,8 +100,15 @@ def time_ranks(first_times: Sequence[np.ndarray], number: int) -> np.ndarray:
     return ranks
 
 
-class ShareFailed(RuntimeError):
-    """A share's process raised, or ended without an answer."""
+class ShareFailed(DualstackError):
+    """A share's process raised, or ended without an answer: the job's end did not
+    finish, but every input read is in the manifest and its parts."""
+
+    exit_code = 3
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"{message}\nthe inputs read so far are kept: --resume finishes "
+                         "the job without reading them again")
 
 
 class ForkedShares:

@@ -14,7 +14,8 @@ as several tasks, cut on record boundaries, and its pieces joined as rotated fil
 pcapng and compressed files are always read whole.
 
 Exit codes: 0 success; 1 some inputs failed (the job still completed with the rest);
-2 usage error or unreadable snapshot.
+2 usage error or unreadable snapshot; 3 the job's end failed (a process judging a share
+of the flows died): the inputs read are kept and --resume finishes the job.
 """
 
 from __future__ import annotations
