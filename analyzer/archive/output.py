@@ -70,7 +70,7 @@ def write_outputs(outdir: Path, verdicts: Verdicts, job_facts: dict[str, Any],
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     (staging / FLOWS_DIR).mkdir()
-    shares.send("write", staging / FLOWS_DIR, len(verdicts))
+    shares.send("write", staging / FLOWS_DIR, verdicts.hosts, len(verdicts))
     write_listeners(staging / LISTENERS_DIR, verdicts)
     (staging / REPORT_NAME).write_text(render(verdicts, "table"), encoding="utf-8")
     summary = {"batch": job_facts, **verdicts.summary()}

@@ -22,6 +22,7 @@ import signal
 import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -62,13 +63,13 @@ class ArchiveShare(FlowShare):
         if self.count > 1:
             self.ids = time_ranks(first_times, self.number)
 
-    def write(self, directory: Path, total: int) -> None:
-        """Its flows into the dataset, on this thread (the first share writes the empty
-        file when there are no flows at all)."""
+    def write(self, directory: Path, hosts: list[dict[str, Any]], total: int) -> None:
+        """Its flows into the dataset, on this thread, partitioned by the `hosts` of the
+        whole answer (the first share writes the empty file when there are no flows)."""
         assert self.verdicts is not None
         prefix = "part" if self.count == 1 else f"part-{self.number}"
-        write_share_flows(directory, self.frame, self.verdicts, ids=self.ids, prefix=prefix,
-                          empty_file=total == 0 and self.number == 0)
+        write_share_flows(directory, self.frame, replace(self.verdicts, hosts=hosts),
+                          ids=self.ids, prefix=prefix, empty_file=total == 0 and self.number == 0)
 
 
 def share_of(raw: RawFlows, count: int) -> np.ndarray:

@@ -112,11 +112,12 @@ def _snapshot_peers(snapshot: Snapshot) -> set[IPAddress]:
 def build_hosts(
     snapshots: Sequence[Snapshot],
     host_addrs: Iterable[str] | None,
-    capture_servers: Iterable[str],
+    capture_servers: Iterable[IPAddress],
 ) -> list[Host]:
     """Group snapshots by host name and give each host its addresses (and say whence):
-    the snapshot's own, else `host_addrs`, else the capture's server addresses that no
-    other host claims and that are not peers in the host's own snapshot rows."""
+    the snapshot's own, else `host_addrs`, else the capture's server addresses (IPv4 for
+    IPv4-mapped ones) that no other host claims and that are not peers in the host's own
+    snapshot rows."""
     by_name: dict[str | None, Host] = {}
     peers: dict[str | None, set[IPAddress]] = defaultdict(set)
     for index, snapshot in enumerate(snapshots):
@@ -131,7 +132,7 @@ def build_hosts(
     hosts = list(by_name.values())
     given = {item for item in (normalize(text) for text in host_addrs or ()) if item}
     claimed = set().union(*(host.addresses for host in hosts)) if hosts else set()
-    fallback = {item for item in (normalize(text) for text in capture_servers) if item}
+    fallback = set(capture_servers)
     for host in hosts:
         host.timed.sort()
         if host.addresses:

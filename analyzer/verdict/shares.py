@@ -51,6 +51,7 @@ from analyzer.verdict.correlate import (
 )
 from analyzer.verdict.factorize import unique_rows
 from analyzer.verdict.inference import Evidence
+from analyzer.verdict.model import IPAddress
 from analyzer.verdict.report.rows import FLOW_LIMIT, flow_rows, mattering_flows, mattering_rank
 from analyzer.verdict.results import ConnectionMatch, Verdicts
 
@@ -84,8 +85,8 @@ class FlowShare:
     def __len__(self) -> int:
         return len(self.server)
 
-    def servers(self) -> set[str]:
-        return {str(unpacked(row.tobytes())) for row in unique_rows(self.server)[0]}
+    def servers(self) -> set[IPAddress]:
+        return {unpacked(row.tobytes()) for row in unique_rows(self.server)[0]}
 
     def gather(self, correlator: Correlator) -> list[Evidence]:
         """Phase 2: the flows placed and grouped; the evidence about each listener."""
@@ -118,7 +119,7 @@ class FlowShare:
             flow_reason=flow_reason, listeners=correlator.listeners,
             connections=[match for _, match in matches],
             anomalies=find_anomalies(self.columns),
-            snapshots=[], hosts=[host.to_dict() for host in correlator.hosts], settings={})
+            snapshots=[], hosts=[], settings={})  # `correlate` gives the whole answer these
         return self._share_verdicts(matches)
 
     def _share_verdicts(self, matches: list[tuple[int, ConnectionMatch]]) -> ShareVerdicts:
@@ -185,7 +186,7 @@ def correlate(
     """The whole answer over every share's flows, without the flows themselves: the flow
     columns of the result are empty (each share keeps its own, see `FlowShare.verdicts`),
     and its counts and listed flows are the shares' together."""
-    servers: set[str] = set().union(*shares.call("servers"))
+    servers: set[IPAddress] = set().union(*shares.call("servers"))
     hosts = build_hosts(snapshots, host_addrs, servers)
     correlator = Correlator(snapshots, os, int(tolerance_s * 1e9), hosts)
     resolve_listeners(correlator, _merged_evidence(shares.call("gather", correlator),
