@@ -613,17 +613,17 @@ def finding(listener: ListenerVerdict) -> str:
     return f"{head}: whether it takes IPv4 is unknown ({k.reason}){tail}"
 
 
-def judge_groups(judge: FlowJudge, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per flow: class, listener id (-1: none) and reason, judged once per group."""
-    flow_class = np.empty(n, dtype=object)
-    flow_listener = np.full(n, -1, dtype=np.int64)
-    flow_reason = np.empty(n, dtype=object)
-    for group, rows in judge.groups.items():
-        verdict = judge.judge(group, rows)
-        index = np.asarray(rows, dtype=np.int64)
-        flow_class[index], flow_listener[index], flow_reason[index] = (
-            verdict.flow_class, verdict.listener, verdict.reason)
-    return flow_class, flow_listener, flow_reason
+def judge_groups(judge: FlowJudge, group_of_row: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per flow: class, listener id (-1: none) and reason, judged once per group (each
+    flow's group: its number in `judge.groups`' order, `group_flows`)."""
+    verdicts = [judge.judge(group, rows) for group, rows in judge.groups.items()]
+    classes = np.empty(len(verdicts), dtype=object)
+    reasons = np.empty(len(verdicts), dtype=object)
+    classes[:] = [verdict.flow_class for verdict in verdicts]
+    reasons[:] = [verdict.reason for verdict in verdicts]
+    listeners = np.array([verdict.listener for verdict in verdicts], dtype=np.int64)
+    return classes[group_of_row], listeners[group_of_row], reasons[group_of_row]
 
 
 def note_guessed_clients(columns: Mapping[str, np.ndarray], flow_reason: np.ndarray) -> None:
@@ -672,13 +672,14 @@ def _unique_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def group_flows(columns: Mapping[str, np.ndarray], server_rows: np.ndarray,
-                 epoch_of: np.ndarray, inbound: np.ndarray,
-                 client_is_host: np.ndarray) -> dict[Group, list[int]]:
-    """Flows grouped by what the model sees of them (sorting, not a Python loop per flow).
-    Servers are told apart by wire family and address bytes, as their texts are."""
+                epoch_of: np.ndarray, inbound: np.ndarray,
+                client_is_host: np.ndarray) -> tuple[dict[Group, list[int]], np.ndarray]:
+    """Flows grouped by what the model sees of them (sorting, not a Python loop per flow),
+    and each flow's group (its number in the dict's order). Servers are told apart by
+    wire family and address bytes, as their texts are."""
     n = len(epoch_of)
     if n == 0:
-        return {}
+        return {}, np.empty(0, dtype=np.int64)
     protos, proto = factorize(flow_column(columns, "proto"))
     wire = flow_column(columns, "wire_family").astype(np.int64)
     server_keys, server = unique_rows(
@@ -696,12 +697,15 @@ def group_flows(columns: Mapping[str, np.ndarray], server_rows: np.ndarray,
     bounds = np.searchsorted(inverse[order], np.arange(len(unique) + 1))
     names = ("inbound", "outbound", "foreign")
     groups: dict[Group, list[int]] = {}
+    group_of_key = np.empty(len(unique), dtype=np.int64)
+    numbers: dict[Group, int] = {}
     for number, key in enumerate(unique.tolist()):
         group = Group(key[0] - 1, protos[key[1]], key[2], servers[key[3]], key[4],
                       _outcome_kind(outcomes[key[5]]), names[key[6]])
+        group_of_key[number] = numbers.setdefault(group, len(numbers))
         groups.setdefault(group, []).extend(
             order[bounds[number]:bounds[number + 1]].tolist())
-    return groups
+    return groups, group_of_key[inverse]
 
 
 def resolve_listeners(correlator: Correlator, evidence: Sequence[Evidence]) -> None:

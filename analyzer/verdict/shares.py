@@ -81,6 +81,7 @@ class FlowShare:
         self.verdicts: Verdicts | None = None
         self._judge: FlowJudge | None = None
         self._epoch_of = np.empty(0, dtype=np.int64)
+        self._group_of = np.empty(0, dtype=np.int64)
 
     def __len__(self) -> int:
         return len(self.server)
@@ -95,8 +96,8 @@ class FlowShare:
         client_host = host_of(self.client, correlator.hosts)
         self._epoch_of = epoch_per_flow(correlator, correlator.host_epochs, server_host,
                                         first_ns)
-        groups = group_flows(self.columns, self.server, self._epoch_of, server_host >= 0,
-                             client_host >= 0)
+        groups, self._group_of = group_flows(self.columns, self.server, self._epoch_of,
+                                             server_host >= 0, client_host >= 0)
         self._judge = FlowJudge(correlator, groups, self.ids)
         self._judge.gather_evidence()
         return self._judge.evidence
@@ -106,7 +107,7 @@ class FlowShare:
         if self._judge is None:
             raise RuntimeError("FlowShare.judge before gather")
         self._judge.c = correlator  # with the listeners' knowledge resolved
-        flow_class, flow_listener, flow_reason = judge_groups(self._judge, len(self))
+        flow_class, flow_listener, flow_reason = judge_groups(self._judge, self._group_of)
         lookup_snapshot = np.array([epoch.snapshots[-1] for epoch in correlator.epochs] + [-1],
                                    dtype=np.int64)
         matches = connection_rows(correlator, self.columns)
