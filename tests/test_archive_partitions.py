@@ -157,3 +157,30 @@ def test_a_job_whose_share_dies_says_so_and_resume_finishes_it(tmp_path, monkeyp
     assert "reading" not in err and "written to" in err
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["classes"]["v4-via-v6"] > 0
+
+
+@pytest.mark.parametrize("workers", [2, 8])
+def test_more_shares_than_some_need(tmp_path, workers):
+    """8 shares for the demo's 7 flows (some shares empty): every flow once, ids 0..6
+    as one worker gives them; an archive without flows: the schema alone, once."""
+    import pyarrow.dataset as ds
+
+    snapshots = [str(path) for path in sorted(DEMO.parent.glob("*.txt"))]
+    demo, empty = tmp_path / "demo", tmp_path / "empty"
+    demo.mkdir()
+    empty.mkdir()
+    (demo / "demo.pcap").write_bytes(DEMO.read_bytes())
+    (empty / "empty.pcap").write_bytes(DEMO.read_bytes()[:24])  # the file header alone
+
+    def job(archive: Path, outdir: Path, count: int) -> list[dict]:
+        assert cli.main(["batch", str(archive), "--snapshots", *snapshots, "-o", str(outdir),
+                         "--workers", str(count)]) == 0
+        table = ds.dataset(outdir / "flows", format="parquet", partitioning="hive").to_table()
+        return table.sort_by("id").to_pylist()
+
+    one = job(demo, tmp_path / "one", 1)
+    assert [row["id"] for row in one] == list(range(len(one))) and len(one) == 7
+    assert job(demo, tmp_path / "many", workers) == one
+    assert job(empty, tmp_path / "none", workers) == []
+    assert [path.name for path in (tmp_path / "none" / "flows").rglob("*.parquet")] == [
+        "empty.parquet"]
