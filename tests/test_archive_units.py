@@ -398,33 +398,9 @@ def test_a_failed_bundle_fails_each_of_its_inputs_and_records_none(tmp_path, mon
     assert again.read == len(pieces) and again.exit_code == 0
 
 
-def test_flows_of_a_big_partition_are_written_as_several_files_in_row_order(tmp_path):
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from analyzer.archive.output import MIN_FILE_ROWS, Partitions, write_flows
-
-    big, small = 3 * MIN_FILE_ROWS + 5, 100
-    n = big + small
-    table = pa.table({"id": np.arange(n, dtype=np.int64)})
-    host_codes = np.r_[np.zeros(big, dtype=np.int64), np.ones(small, dtype=np.int64)]
-    parts = Partitions(["2026-01-01"], np.zeros(n, dtype=np.int64), ["a", "b"], host_codes)
-    write_flows(tmp_path / "flows", parts, lambda lo, hi: table.slice(lo, hi - lo), threads=4)
-    day = tmp_path / "flows" / "day=2026-01-01"
-    files_a = sorted((day / "host=a").glob("*.parquet"), key=lambda p: int(p.stem[5:]))
-    assert [p.name for p in files_a] == ["part-0.parquet", "part-1.parquet", "part-2.parquet"]
-    assert [p.name for p in (day / "host=b").glob("*.parquet")] == ["part-0.parquet"]
-    ids = [pq.read_table(path).column("id").to_pylist() for path in files_a]
-    assert [i for part in ids for i in part] == list(range(big))   # every row once, in order
-    assert min(map(len, ids)) >= MIN_FILE_ROWS
-    assert pq.read_table(day / "host=b" / "part-0.parquet").column("id").to_pylist() == list(
-        range(big, n))
-
-
-def test_no_flows_file_holds_more_than_max_file_rows_whatever_the_threads(tmp_path, monkeypatch):
-    """The write's memory is bounded by a file's rows: a big partition is cut even on one
-    thread, into files of at most MAX_FILE_ROWS, every row once and in order."""
+def test_no_flows_file_holds_more_than_max_file_rows(tmp_path, monkeypatch):
+    """The write's memory is bounded by a file's rows: a big partition is cut into files
+    of at most MAX_FILE_ROWS, every row once and in order; a small one is one file."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -432,7 +408,8 @@ def test_no_flows_file_holds_more_than_max_file_rows_whatever_the_threads(tmp_pa
     from analyzer.archive import output
 
     monkeypatch.setattr(output, "MAX_FILE_ROWS", 1000)
-    n = 2 * 1000 + 1
+    small = 10
+    n = 2 * 1000 + 1 + small  # host a: one row more than two files hold; host b: small
     table = pa.table({"id": np.arange(n, dtype=np.int64)})
     made: list[int] = []
 
@@ -440,11 +417,16 @@ def test_no_flows_file_holds_more_than_max_file_rows_whatever_the_threads(tmp_pa
         made.append(hi - lo)
         return table.slice(lo, hi - lo)
 
-    zeros = np.zeros(n, dtype=np.int64)
-    parts = output.Partitions(["2026-01-01"], zeros, ["a"], zeros)
-    output.write_flows(tmp_path / "flows", parts, rows_table, threads=1)
-    files = sorted((tmp_path / "flows" / "day=2026-01-01" / "host=a").glob("*.parquet"),
-                   key=lambda p: int(p.stem[5:]))
-    assert len(files) == 3 and max(made) <= 1000
+    host_codes = np.r_[np.zeros(n - small, dtype=np.int64), np.ones(small, dtype=np.int64)]
+    parts = output.Partitions(["2026-01-01"], np.zeros(n, dtype=np.int64), ["a", "b"],
+                              host_codes)
+    output.write_flows(tmp_path / "flows", parts, rows_table)
+    day = tmp_path / "flows" / "day=2026-01-01"
+    files = sorted((day / "host=a").glob("*.parquet"), key=lambda p: int(p.stem[5:]))
+    assert [p.name for p in files] == ["part-0.parquet", "part-1.parquet", "part-2.parquet"]
+    assert max(made) <= 1000
     ids = [i for path in files for i in pq.read_table(path).column("id").to_pylist()]
-    assert ids == list(range(n))
+    assert ids == list(range(n - small))
+    assert [p.name for p in (day / "host=b").glob("*.parquet")] == ["part-0.parquet"]
+    assert pq.read_table(day / "host=b" / "part-0.parquet").column("id").to_pylist() == list(
+        range(n - small, n))

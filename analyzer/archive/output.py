@@ -25,7 +25,6 @@ import json
 import re
 import shutil
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,8 +46,7 @@ LISTENERS_DIR = "listeners"
 REPORT_NAME = "report.txt"
 SUMMARY_NAME = "summary.json"
 UNKNOWN_HOST = "unknown"
-MIN_FILE_ROWS = 16_384  # a partition is cut for threads into files of at least this many rows
-MAX_FILE_ROWS = 262_144  # and always into files of at most this many (~10-20 MB of Parquet)
+MAX_FILE_ROWS = 262_144  # a partition is cut into files of at most this many (~10-20 MB)
 NS_PER_DAY = 86_400 * 10**9
 _RAW_ADDRESS_COLUMNS = ("client_addr", "server_addr")
 _DICTIONARY_COLUMNS = [*PARQUET_DICTIONARY_COLUMNS, "class", "reason"]
@@ -206,47 +204,28 @@ def partition_value(name: str | None) -> str:
 
 
 def write_flows(directory: Path, parts: Partitions, rows_table: Callable[[int, int], pa.Table],
-                threads: int = 1, prefix: str = "part") -> None:
+                prefix: str = "part") -> None:
     """Parquet files per day and host (Hive layout ``day=D/host=H/<prefix>-N.parquet``, the
     partition columns in the path only); `parts` are the rows' partitions, in row order,
-    and ``rows_table(lo, hi)`` the table of rows lo to hi. A partition of many rows is cut
-    into several files (`_file_count`). Files are made and written on `threads` threads,
-    each from its table (Arrow, numpy and the Parquet encoder release the GIL for most of
-    it): two threads build 100 k flows' Arrow columns in half the time of one.
-    Only the files in progress exist as Arrow tables, so the memory this takes is bounded
-    by MAX_FILE_ROWS, not by the size of the archive."""
+    and ``rows_table(lo, hi)`` the table of rows lo to hi. A partition of more than
+    MAX_FILE_ROWS rows is cut into several files, made one at a time: the memory this
+    takes is bounded by MAX_FILE_ROWS, not by the size of the archive. (The job's
+    parallelism is its shares of the flows, each writing its own files.)"""
     directory.mkdir(parents=True, exist_ok=True)  # shares write beside each other
     if len(parts.day_codes) == 0:
         pq.write_table(rows_table(0, 0), directory / "empty.parquet")
         return
     group = parts.day_codes * len(parts.hosts) + parts.host_codes
     starts = np.flatnonzero(np.r_[True, group[1:] != group[:-1]])
-    files: list[tuple[int, int, Path]] = []
     for start, stop in zip(starts.tolist(), [*starts[1:].tolist(), len(group)], strict=True):
         target = (directory / f"day={parts.days[parts.day_codes[start]]}"
                   / f"host={parts.hosts[parts.host_codes[start]]}")
         target.mkdir(parents=True, exist_ok=True)
-        cuts = _file_count(stop - start, threads)
+        cuts = max(-(-(stop - start) // MAX_FILE_ROWS), 1)
         bounds = np.linspace(start, stop, cuts + 1).astype(int).tolist()
-        files.extend((lo, hi, target / f"{prefix}-{number}.parquet")
-                     for number, (lo, hi) in enumerate(itertools.pairwise(bounds)))
-
-    def write(lo: int, hi: int, path: Path) -> None:
-        pq.write_table(rows_table(lo, hi), path, compression="zstd",
-                       use_dictionary=_DICTIONARY_COLUMNS)
-
-    if threads <= 1:  # on this thread: a thread's own malloc arena would hold its memory
-        for job in files:
-            write(*job)
-        return
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        list(pool.map(lambda job: write(*job), files))
-
-
-def _file_count(rows: int, threads: int) -> int:
-    """How many files a partition of `rows` rows is cut into: enough that none has more
-    than MAX_FILE_ROWS, and up to `threads` (one each) of at least MIN_FILE_ROWS."""
-    return max(-(-rows // MAX_FILE_ROWS), min(threads, rows // MIN_FILE_ROWS), 1)
+        for number, (lo, hi) in enumerate(itertools.pairwise(bounds)):
+            pq.write_table(rows_table(lo, hi), target / f"{prefix}-{number}.parquet",
+                           compression="zstd", use_dictionary=_DICTIONARY_COLUMNS)
 
 
 def write_listeners(directory: Path, verdicts: Verdicts) -> None:
