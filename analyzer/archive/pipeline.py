@@ -270,7 +270,6 @@ def _finish(
             "signature": None if missing else job_signature(options, files, manifest),
             "seconds": result.seconds,
         }
-        # several shares write at once, one thread each; one share writes on every core
         write_outputs(options.outdir, verdicts, facts, shares)
     result.seconds["write"] = round(time.perf_counter() - clock, 3)
     print(f"batch: {result.flows:,} flows from {len(files)} input(s), {len(result.failed)} "

@@ -318,6 +318,11 @@ def _outcome_kind(outcome: str) -> str:
     return "other"
 
 
+def flow_ids(ids: np.ndarray | None, rows: list[int]) -> list[int]:
+    """The ids of a share's flows at `rows` (``ids[row]``; None: the rows themselves)."""
+    return rows if ids is None else ids[rows].tolist()
+
+
 @dataclass
 class ListenerFlows:
     """The flows (ids) a share of the flows gives one listener."""
@@ -341,7 +346,7 @@ class FlowJudge:
         self.taken = [ListenerFlows() for _ in correlator.listeners]
 
     def _ids(self, rows: list[int]) -> list[int]:
-        return rows if self.ids is None else self.ids[rows].tolist()
+        return flow_ids(self.ids, rows)
 
     def _order(self, group: Group) -> list[int]:
         epoch = self.c.epochs[group.epoch]

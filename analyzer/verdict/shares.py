@@ -42,6 +42,7 @@ from analyzer.verdict.correlate import (
     epoch_per_flow,
     finding,
     flow_column,
+    flow_ids,
     group_flows,
     host_of,
     judge_groups,
@@ -134,16 +135,14 @@ class FlowShare:
             classes=verdicts.class_counts(),
             taken=[{name: np.asarray(getattr(flows, name), dtype=np.int64) for name in _LISTS}
                    for flows in (self._judge.taken if self._judge else [])],
-            connections=[(place, replace(match, flows=self._ids(match.flows)))
+            connections=[(place, replace(match, flows=flow_ids(self.ids, match.flows)))
                          for place, match in matches],
-            anomalies=[replace(item, flows=self._ids(item.flows)) for item in verdicts.anomalies],
+            anomalies=[replace(item, flows=flow_ids(self.ids, item.flows))
+                       for item in verdicts.anomalies],
             listed=listed, worth_listing=len(chosen) + left_out)
 
     def flow_id(self, row: int) -> int:
         return row if self.ids is None else int(self.ids[row])
-
-    def _ids(self, rows: list[int]) -> list[int]:
-        return rows if self.ids is None else self.ids[rows].tolist()
 
 
 class Shares(Protocol):
