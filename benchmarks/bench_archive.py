@@ -182,7 +182,8 @@ def main(argv: list[str] | None = None) -> None:
 
 def worker_profile(archive: Path) -> dict[str, float]:
     """What one worker spends, measured in this process on every file in turn: the
-    content hash alone, and the whole task (the hash, then the reader)."""
+    content hash read on its own (as a compressed input's is), and the whole task (the
+    reader, hashing each mapped file as it parses it)."""
     from analyzer.archive.inputs import content_hash, discover
     from analyzer.archive.jobs import FileTask, read_file
     from analyzer.flows import Timeouts

@@ -14,14 +14,25 @@ import pytest
 import zstandard
 from hashoracle import xxhsum
 
+from analyzer.archive import jobs
 from analyzer.archive.chunks import plan_tasks
 from analyzer.archive.engine import LocalEngine, make_engine
-from analyzer.archive.inputs import content_hash, discover, looks_like_capture
+from analyzer.archive.inputs import (
+    ContentHash,
+    InputFile,
+    content_hash,
+    discover,
+    looks_like_capture,
+)
+from analyzer.archive.jobs import FileTask, read_file
 from analyzer.archive.manifest import MANIFEST_NAME, Manifest, load_entries
 from analyzer.archive.pipeline import BatchOptions, run_batch
 from analyzer.archive.progress import Progress
+from analyzer.capture.cuts import record_cuts
+from analyzer.capture.window import MappedWindow
 from analyzer.errors import InputError, UsageError
 from analyzer.flows import Timeouts
+from analyzer.synth.bulk import write_bulk
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "captures" / "demo"
@@ -78,6 +89,72 @@ def test_content_hash_is_xxh128_of_the_stored_bytes(tmp_path):
     empty = tmp_path / "empty.pcap"
     empty.write_bytes(b"")
     assert content_hash(str(empty)) == xxhsum(empty)
+
+
+def _task(path: Path) -> FileTask:
+    stat = path.stat()
+    return FileTask(InputFile(str(path), stat.st_size, stat.st_mtime_ns), Timeouts())
+
+
+def _hash_only_while_reading(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hash read on its own fails the test: it must come from the reading."""
+    def refused(path: str) -> str:
+        raise AssertionError(f"{path} was hashed on its own")
+    monkeypatch.setattr(jobs, "content_hash", refused)
+
+
+def test_a_mapped_input_is_hashed_while_it_is_read(tmp_path, monkeypatch):
+    """Whole, cut mid-record, broken in the middle, pcapng, one packet short of a batch
+    or many batches long: the hash fed by the reader is xxhsum's, and the flows are
+    those of the reading without a hash."""
+    big = tmp_path / "big.pcap"
+    write_bulk(big, 40_000, 300, small=True, seed=2)  # three batches of records
+    cut = tmp_path / "cut.pcap"
+    cut.write_bytes(big.read_bytes()[:-7])
+    broken = tmp_path / "broken.pcap"
+    data = bytearray(big.read_bytes())
+    data[24 + 8:24 + 12] = (1 << 30).to_bytes(4, "little")  # first record's caplen
+    broken.write_bytes(bytes(data))
+    pcapng = tmp_path / "demo.pcapng"
+    subprocess.run(["editcap", "-F", "pcapng", str(DEMO / "demo.pcap"), str(pcapng)],
+                   check=True, capture_output=True)
+    inputs = [big, cut, broken, pcapng, DEMO / "demo.pcap"]
+    plain = {path: read_file(FileTask(_task(path).item, Timeouts(), hashed=False))
+             for path in inputs}
+    _hash_only_while_reading(monkeypatch)
+    for path in inputs:
+        result = read_file(_task(path))
+        assert result.hash == xxhsum(path), path
+        assert result.packets == plain[path].packets
+        assert result.error == plain[path].error
+        for name, column in plain[path].raw.items():
+            assert (result.raw[name] == column).all(), (path, name)
+    assert plain[big].packets == 40_000 and plain[broken].error is not None
+
+
+def test_a_compressed_input_or_a_chunk_is_hashed_on_its_own(tmp_path):
+    piece = tmp_path / "demo.pcap.zst"
+    piece.write_bytes(zstandard.ZstdCompressor().compress((DEMO / "demo.pcap").read_bytes()))
+    assert read_file(_task(piece)).hash == xxhsum(piece)
+    whole = _task(DEMO / "demo.pcap")
+    ranges = record_cuts(DEMO / "demo.pcap", 2000)
+    assert ranges is not None and len(ranges) > 1
+    first = read_file(FileTask(whole.item, Timeouts(), byte_range=ranges[0]))
+    assert first.error is None and first.packets > 0
+    assert first.hash == xxhsum(DEMO / "demo.pcap")
+
+
+def test_a_file_that_shrinks_while_mapped_leaves_the_hash_unfinished(tmp_path):
+    path = tmp_path / "shrinking.pcap"
+    path.write_bytes(bytes(range(256)) * 64)  # four pages
+    digest = ContentHash()
+    with open(path, "rb") as raw:
+        window = MappedWindow(raw)
+        window.digest_into(digest)
+        window.reached(100)
+        os.truncate(path, 4096)
+        window.close()
+    assert digest.text is None  # so the job hashes the file again, as it is now
 
 
 # ------------------------------------------------------------------------ manifest

@@ -117,13 +117,35 @@ def looks_like_capture(path: str) -> bool:
     return sniff_format(head) is not None
 
 
+class ContentHash:
+    """``xxh128:<hex>`` of a file's bytes as stored (compressed or not), fed in order;
+    the hex is what ``xxhsum -H2`` prints. The reader can feed it as it parses a mapped
+    file (`analyzer.capture.window.MappedWindow.digest_into`); `text` is None until
+    every byte has come."""
+
+    def __init__(self) -> None:
+        self._digest = xxhash.xxh3_128()
+        self._whole = False
+
+    def update(self, data: memoryview, /) -> None:
+        self._digest.update(data)
+
+    def done(self) -> None:
+        self._whole = True
+
+    @property
+    def text(self) -> str | None:
+        return f"{HASH_NAME}:{self._digest.hexdigest()}" if self._whole else None
+
+
 def content_hash(path: str) -> str:
-    """``xxh128:<hex>`` of the file's bytes as stored (compressed or not); the hex is
-    what ``xxhsum -H2`` prints."""
-    digest = xxhash.xxh3_128()
+    """The `ContentHash` of a file, read on its own."""
+    digest = ContentHash()
     buffer = bytearray(_CHUNK)
     view = memoryview(buffer)
     with open(path, "rb", buffering=0) as stream:
         while size := stream.readinto(buffer):
             digest.update(view[:size])
-    return f"{HASH_NAME}:{digest.hexdigest()}"
+    digest.done()
+    assert digest.text is not None
+    return digest.text

@@ -11,13 +11,15 @@ connection across files needs the per-direction state bits (`analyzer.archive.st
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import time
 from dataclasses import dataclass
 
 import numpy as np
 
-from analyzer.archive.inputs import InputFile, content_hash
+from analyzer.archive.inputs import ContentHash, InputFile, content_hash
 from analyzer.archive.manifest import InputErrorRecord
 from analyzer.archive.stitch import RawFlows, empty_raw
 from analyzer.capture import CaptureStats
@@ -64,21 +66,24 @@ def read_files(tasks: tuple[FileTask, ...]) -> list[FileResult]:
 
 
 def read_file(task: FileTask) -> FileResult:
-    """Hash and read one capture; never raises for a broken or unreadable input.
+    """Read and hash one capture; never raises for a broken or unreadable input.
 
-    One thread: the hash (`content_hash`, a fraction of the reading's cost) runs before
-    the reader, so a worker keeps one core busy and N workers scale to N cores."""
+    One thread: a worker keeps one core busy and N workers scale to N cores. A mapped
+    file is hashed as the reader goes (`ContentHash`), so its bytes are read once; the
+    others (compressed, a chunk's range) are hashed after it, on their own."""
     started = time.perf_counter()
     path = task.item.path
+    if not _opens_rereadable(path):
+        return _unread(task, f"{path}: a pipe or device: batch reads inputs that it can "
+                       "read again (its content hash, copies, --resume); save it to a file "
+                       "first")
+    stats = CaptureStats()
+    fused = ContentHash() if task.hashed and task.byte_range is None else None
+    raw, error = _raw_flows(path, task, stats, fused)
     try:
-        digest = content_hash(path) if task.hashed else ""
+        digest = _hash_text(path, task, fused)
     except OSError as exc:
         return _unread(task, f"{path}: cannot read: {exc.strerror or exc}")
-    if not rereadable(path):  # hashed, so nothing is left for the reader
-        return _unread(task, f"{path}: a pipe or device: batch reads each input twice (its "
-                       "content hash, then its flows); save it to a file first")
-    stats = CaptureStats()
-    raw, error = _raw_flows(path, task, stats)
     return FileResult(
         item=task.item,
         hash=digest,
@@ -91,6 +96,26 @@ def read_file(task: FileTask) -> FileResult:
     )
 
 
+def _opens_rereadable(path: str) -> bool:
+    """`rereadable`, asked of the file once opened, so that it is the file read; a FIFO
+    waits here for its writer, as any reader of one does, and is then refused unread."""
+    try:
+        with open(path, "rb", buffering=0) as opened:
+            return stat.S_ISREG(os.fstat(opened.fileno()).st_mode)
+    except OSError:
+        return rereadable(path)  # the reader names the error
+
+
+def _hash_text(path: str, task: FileTask, fused: ContentHash | None) -> str:
+    """The input's content hash: from the reading when it fed the whole file, else read
+    on its own; empty for a chunk that leaves the hash to the first chunk."""
+    if not task.hashed:
+        return ""
+    if fused is not None and fused.text is not None:
+        return fused.text
+    return content_hash(path)
+
+
 def _unread(task: FileTask, reason: str) -> FileResult:
     """The result of an input that could not be read at all."""
     return FileResult(task.item, "", 0, None, None,
@@ -98,7 +123,7 @@ def _unread(task: FileTask, reason: str) -> FileResult:
 
 
 def _raw_flows(
-    path: str, task: FileTask, stats: CaptureStats
+    path: str, task: FileTask, stats: CaptureStats, digest: ContentHash | None
 ) -> tuple[RawFlows, InputErrorRecord | None]:
     """Every flow of one capture (or of its byte range) as raw records; the error that
     stopped the read, if any."""
@@ -107,7 +132,8 @@ def _raw_flows(
     try:
         # one thread: the job's parallelism is its worker processes
         chunks.extend(iter_raw_flow_batches(path, task.timeouts, stats,
-                                            byte_range=task.byte_range, read_ahead=False))
+                                            byte_range=task.byte_range, read_ahead=False,
+                                            digest=digest))
     except CaptureError as exc:
         error = InputErrorRecord(type(exc).__name__, str(exc), exc.offset)
     except InputError as exc:  # not a capture, unreadable, header cut short

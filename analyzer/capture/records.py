@@ -24,7 +24,7 @@ from analyzer import _reader
 from analyzer.capture.reader import SourceReader
 from analyzer.capture.source import open_capture
 from analyzer.capture.stats import CaptureStats
-from analyzer.capture.window import MappedWindow
+from analyzer.capture.window import Digest, MappedWindow
 
 # name -> (numpy type, byte offset), as laid out in ext/packet_record.h
 _FIELDS: Final[dict[str, tuple[str | tuple[str, tuple[int]], int]]] = {
@@ -110,6 +110,7 @@ def read_records(
     byte_range: tuple[int, int] | None = None,
     arrays: int = 1,
     prefault: bool = False,
+    digest: Digest | None = None,
 ) -> Generator[np.ndarray, None, None]:
     """Packet records of one capture (a path or `-`), batch by batch, counted in `stats`
     as read_batches counts them. Batches are written into `arrays` arrays in turn: a
@@ -123,7 +124,10 @@ def read_records(
     (`analyzer.capture.cuts.record_cuts` gives such ranges). Else UsageError.
 
     `prefault`: a memory-mapped file's page faults are taken ahead of the parser on a
-    thread of their own (`analyzer.capture.prefault`); streams ignore it."""
+    thread of their own (`analyzer.capture.prefault`); streams ignore it.
+
+    `digest`: fed the whole file's bytes as the parser goes (`MappedWindow.digest_into`)
+    when the file is memory-mapped and read whole; otherwise never fed nor done."""
     stats = stats if stats is not None else CaptureStats()
     capture = open_capture(source)
     if byte_range is not None:
@@ -135,6 +139,9 @@ def read_records(
     stats.sources.append(capture.name)
     sink = RecordSink(batch_size, arrays)
     with capture:
+        if digest is not None and byte_range is None and isinstance(capture.window,
+                                                                    MappedWindow):
+            capture.window.digest_into(digest)
         if prefault and isinstance(capture.window, MappedWindow):
             capture.window.prefault()
         for records in SourceReader(capture, sink, resync, stats).batches():

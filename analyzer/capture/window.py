@@ -67,6 +67,15 @@ class ByteWindow(Protocol):
     def close(self) -> None: ...
 
 
+class Digest(Protocol):
+    """A content hash fed by a window (`MappedWindow.digest_into`)."""
+
+    def update(self, data: memoryview, /) -> None: ...
+
+    def done(self) -> None:
+        """Every byte of the file has been passed to `update`."""
+
+
 class MappedWindow:
     """A whole regular file, memory-mapped read-only (pages belong to the page cache).
 
@@ -82,6 +91,8 @@ class MappedWindow:
         self._view: memoryview | None = memoryview(self._map)
         self._guard = guard_mapping(self._view)
         self._prefaulter: Prefaulter | None = None
+        self._digest: Digest | None = None
+        self._digested = 0
         self.base = 0
         self.at_eof = True
 
@@ -101,9 +112,24 @@ class MappedWindow:
         if self._prefaulter is None:
             self._prefaulter = Prefaulter(self.view())
 
+    def digest_into(self, digest: Digest) -> None:
+        """Pass every byte of the file to `digest`, in order: each batch's bytes once the
+        parser has gone past them (still in the caches, so a content hash costs no
+        second pass over the file), the bytes it never reached when the window closes,
+        then `digest.done()`. Not done when the file changed while mapped (bytes_lost)."""
+        self._digest = digest
+
     def reached(self, pos: int) -> None:
+        if self._digest is not None:
+            self._digest_to(pos)
         if self._prefaulter is not None:
             self._prefaulter.reached(pos)
+
+    def _digest_to(self, pos: int) -> None:
+        assert self._digest is not None
+        if pos > self._digested:
+            self._digest.update(self.view()[self._digested : pos])
+            self._digested = pos
 
     def bytes_lost(self) -> str | None:
         size = self._map.size()  # fstat of the mapped file
@@ -131,6 +157,10 @@ class MappedWindow:
         return True
 
     def close(self) -> None:
+        if self._digest is not None and self._view is not None:
+            self._digest_to(len(self._view))
+            if self.bytes_lost() is None:
+                self._digest.done()
         if self._release():
             self._unguard()
             self._map.close()
@@ -155,6 +185,7 @@ class RangeWindow(MappedWindow):
         self._mapped = mapped
         self._view = mapped.view()[start:end]
         self._prefaulter = None
+        self._digest = None
         self.base = start
         self.at_eof = True
 

@@ -26,6 +26,7 @@ from analyzer.flows.store import RawFlowStore
 
 if TYPE_CHECKING:
     from analyzer.capture.stats import CaptureStats
+    from analyzer.capture.window import Digest
 
 NS = 1_000_000_000
 Sources = str | Iterable[str]
@@ -141,22 +142,24 @@ def iter_raw_flow_batches(sources: Sources, timeouts: Timeouts | None = None,
                           byte_range: tuple[int, int] | None = None,
                           read_ahead: bool | None = None,
                           stop: threading.Event | None = None,
+                          digest: Digest | None = None,
                           ) -> Iterator[dict[str, np.ndarray]]:
     """The flow table's raw finished-flow columns (RAW_FLOW_COLUMNS: per-direction state
     bits included, as stitching across rotated files needs them), batch by batch. A
     capture error is raised after every flow read before it was yielded. `byte_range`:
     only that range of one pcap file (see `read_records`). `read_ahead`: see
     `_records` (None: when this process may run on more than one CPU). `stop`: once
-    set, no more packets are read and the flows seen until then are finished."""
+    set, no more packets are read and the flows seen until then are finished. `digest`:
+    the file's content hash, computed as it is read (see `read_records`)."""
     from analyzer.capture import read_batches
     from analyzer.capture.source import rereadable
 
     listed = _source_list(sources)
-    if byte_range is not None and len(listed) != 1:
-        raise ValueError("a byte range is read from one capture")
+    if (byte_range is not None or digest is not None) and len(listed) != 1:
+        raise ValueError("a byte range or a digest is read from one capture")
     live = not all(map(rereadable, listed))  # stdin, a pipe: maybe a capture in progress
     if len(listed) == 1:
-        records = _records(listed[0], batch_size, stats, byte_range, read_ahead)
+        records = _records(listed[0], batch_size, stats, byte_range, read_ahead, digest)
         return _raw_flows(until_stopped(_counted(records, on_packets), stop),
                           FlowTable.update_records, timeouts, flush_every, live=live)
     columns = (batch.columns for batch in
@@ -166,8 +169,8 @@ def iter_raw_flow_batches(sources: Sources, timeouts: Timeouts | None = None,
 
 
 def _records(source: str, batch_size: int | None, stats: CaptureStats | None,
-             byte_range: tuple[int, int] | None, read_ahead: bool | None
-             ) -> Iterable[np.ndarray]:
+             byte_range: tuple[int, int] | None, read_ahead: bool | None,
+             digest: Digest | None = None) -> Iterable[np.ndarray]:
     """Packet records of one capture. With `read_ahead` they are decoded on a thread of
     their own, up to READ_AHEAD batches ahead of the flow table, and a mapped file's
     page faults are taken on a third (`analyzer.capture.prefault`): the loops release
@@ -181,7 +184,7 @@ def _records(source: str, batch_size: int | None, stats: CaptureStats | None,
     arrays = READ_AHEAD + 2 if read_ahead else 1    # in the queue, in hand, being filled
     size = batch_size or (RECORD_BATCH_AHEAD if read_ahead else RECORD_BATCH)
     records = read_records(source, batch_size=size, stats=stats, byte_range=byte_range,
-                           arrays=arrays, prefault=read_ahead)
+                           arrays=arrays, prefault=read_ahead, digest=digest)
     return _ahead(records) if read_ahead else records
 
 
