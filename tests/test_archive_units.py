@@ -507,3 +507,26 @@ def test_no_flows_file_holds_more_than_max_file_rows(tmp_path, monkeypatch):
     assert [p.name for p in (day / "host=b").glob("*.parquet")] == ["part-0.parquet"]
     assert pq.read_table(day / "host=b" / "part-0.parquet").column("id").to_pylist() == list(
         range(n - small, n))
+
+
+def test_a_run_of_consecutive_rows_gives_the_table_scattered_rows_give():
+    """flow_table reads a run of consecutive rows through views (the dataset's order of
+    flows in one day and host); the rows in another order are gathered. Both give the
+    same rows, ids included."""
+    import numpy as np
+
+    from analyzer.archive.output import flow_table
+    from analyzer.archive.pipeline import load_snapshots
+    from analyzer.flows import read_flows
+    from analyzer.verdict import verify
+
+    flows = read_flows(str(DEMO / "demo.pcap"))
+    verdicts = verify(flows, load_snapshots([str(DEMO / "netstat-antp.txt")], "linux"))
+    ids = np.arange(len(flows), dtype=np.int64) * 10 + 7
+    run = np.arange(2, len(flows) - 1)
+    assert len(run) >= 4
+    backwards = flow_table(flows, verdicts, run[::-1], ids)
+    forwards = flow_table(flows, verdicts, run, ids)
+    assert forwards.to_pylist() == backwards.to_pylist()[::-1]
+    assert forwards.column("id").to_pylist() == (ids[run]).tolist()
+    assert flow_table(flows, verdicts, run).column("id").to_pylist() == run.tolist()

@@ -128,11 +128,13 @@ def flow_table(frame: FlowFrame, verdicts: Verdicts, rows: np.ndarray,
                ids: np.ndarray | None = None) -> pa.Table:
     """verify's flow columns of the flows at `rows`; ``id`` is ``ids[row]`` (default: the
     row in `frame`), as the listeners name the flow."""
+    ids = rows if ids is None else ids[rows]
+    rows = _as_slice(rows)
     table = frame.take(rows).to_arrow(extras=True).drop_columns(list(_RAW_ADDRESS_COLUMNS))
     listener = np.asarray(verdicts.flow_listener, dtype=np.int64)[rows]
     snapshot_index = np.asarray(verdicts.flow_snapshot, dtype=np.int64)[rows]
     added = {
-        "id": _int64s(rows if ids is None else ids[rows]),
+        "id": _int64s(ids),
         "class": _texts(np.asarray(verdicts.flow_class)[rows]),
         "listener": _int64s(listener, valid=listener >= 0),
         "snapshot": _int64s(snapshot_index, valid=snapshot_index >= 0),
@@ -141,6 +143,15 @@ def flow_table(frame: FlowFrame, verdicts: Verdicts, rows: np.ndarray,
     for name, column in added.items():
         table = table.append_column(name, column)
     return table
+
+
+def _as_slice(rows: np.ndarray) -> Any:
+    """`rows` as a slice when they are a run of consecutive rows (the dataset's order is
+    the flows' own when they fall in one day and host): views, not copies, of every
+    column."""
+    if len(rows) and rows[-1] - rows[0] + 1 == len(rows) and (np.diff(rows) == 1).all():
+        return slice(int(rows[0]), int(rows[-1]) + 1)
+    return rows
 
 
 def _int64s(values: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
