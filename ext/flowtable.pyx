@@ -237,7 +237,6 @@ cdef class FlowTable:
             if recs == NULL:
                 return FT_NOMEM
             self.recs = recs
-            ft_advise_huge(recs, cap * sizeof(FlowRec))
             ids = <uint32_t *>realloc(self.free_ids, cap * sizeof(uint32_t))
             if ids == NULL:
                 return FT_NOMEM

@@ -14,18 +14,9 @@ cdef extern from *:
     #include <string.h>
     #include <sys/mman.h>
     #define FT_PREFETCH(p) __builtin_prefetch((const void *)(p), 0, 3)
-    /* Flow records start on a cache line, so that each takes exactly two. */
-    static void *ft_alloc_lines(size_t n) {
-        void *p = NULL;
-        return posix_memalign(&p, 64, n ? n : 64) == 0 ? p : NULL;
-    }
-    static void *ft_grow_lines(void *old, size_t old_n, size_t n) {
-        void *p = ft_alloc_lines(n);
-        if (p != NULL) { memcpy(p, old, old_n < n ? old_n : n); free(old); }
-        return p;
-    }
     /* Ask for transparent huge pages on the big random-access arrays (index, records):
-       fewer TLB misses and page faults. A hint only; errors are ignored. */
+       fewer TLB misses and page faults. A hint only; errors are ignored. Only the 2 MiB
+       pages inside [p, p + n) can be huge, and only those not touched yet. */
     static void ft_advise_huge(void *p, size_t n) {
     #ifdef MADV_HUGEPAGE
         const uintptr_t huge = (uintptr_t)2 << 20;
@@ -33,6 +24,24 @@ cdef extern from *:
         uintptr_t end = ((uintptr_t)p + n) & ~(huge - 1);
         if (end > start) madvise((void *)start, end - start, MADV_HUGEPAGE);
     #endif
+    }
+    /* Flow records start on a cache line, so that each takes exactly two. An array of
+       2 MiB or more starts on a 2 MiB boundary and is advised before its first touch,
+       so that all of it can be huge pages (one fault per 2 MiB instead of 512). */
+    static void *ft_alloc_lines(size_t n) {
+        const size_t huge = (size_t)2 << 20;
+        void *p = NULL;
+        if (n >= huge) {
+            if (posix_memalign(&p, huge, n) != 0) return NULL;
+            ft_advise_huge(p, n);
+            return p;
+        }
+        return posix_memalign(&p, 64, n ? n : 64) == 0 ? p : NULL;
+    }
+    static void *ft_grow_lines(void *old, size_t old_n, size_t n) {
+        void *p = ft_alloc_lines(n);
+        if (p != NULL) { memcpy(p, old, old_n < n ? old_n : n); free(old); }
+        return p;
     }
     """
     void FT_PREFETCH(const void *p) noexcept nogil
