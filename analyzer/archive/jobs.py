@@ -97,8 +97,8 @@ def read_file(task: FileTask) -> FileResult:
 
 
 def _opens_rereadable(path: str) -> bool:
-    """`rereadable`, asked of the file once opened, so that it is the file read; a FIFO
-    waits here for its writer, as any reader of one does, and is then refused unread."""
+    """`rereadable`, asked of the opened file: a FIFO waits here for its writer, as any
+    reader of one does, and is then refused unread."""
     try:
         with open(path, "rb", buffering=0) as opened:
             return stat.S_ISREG(os.fstat(opened.fileno()).st_mode)
