@@ -184,13 +184,13 @@ cdef class FlowTable:
         while cap < <uint64_t>initial_capacity * 2:
             cap <<= 1
         self.mask = cap - 1
-        self.slots = <uint64_t *>calloc(cap, sizeof(uint64_t))
+        self.slots = <uint64_t *>ft_calloc_lines(cap * sizeof(uint64_t))
         self.rec_cap = <uint32_t>(cap // 2)
         self.recs = <FlowRec *>ft_alloc_lines(self.rec_cap * sizeof(FlowRec))
         self.free_ids = <uint32_t *>malloc(self.rec_cap * sizeof(uint32_t))
         self.deadline = <int64_t *>malloc(self.rec_cap * sizeof(int64_t))
         self.done_cap = 1024
-        self.done = <FlowRec *>malloc(self.done_cap * sizeof(FlowRec))
+        self.done = <FlowRec *>ft_alloc_lines(self.done_cap * sizeof(FlowRec))
         if not (self.slots and self.recs and self.free_ids and self.done and self.deadline):
             raise MemoryError("flow table: cannot allocate the initial table")
         self.tcp_timeout_ns = tcp_timeout_ns
@@ -259,7 +259,8 @@ cdef class FlowTable:
         cdef FlowRec *r = &self.recs[rid]
         if self.n_done == self.done_cap:
             cap = self.done_cap * 2
-            done = <FlowRec *>realloc(self.done, cap * sizeof(FlowRec))
+            done = <FlowRec *>ft_grow_lines(self.done, self.done_cap * sizeof(FlowRec),
+                                            cap * sizeof(FlowRec))
             if done == NULL:
                 return FT_NOMEM
             self.done = done
@@ -295,11 +296,10 @@ cdef class FlowTable:
         cdef uint64_t old_cap = self.mask + 1
         cdef uint64_t new_mask = old_cap * 2 - 1
         cdef uint64_t *old = self.slots
-        cdef uint64_t *slots = <uint64_t *>calloc(new_mask + 1, sizeof(uint64_t))
+        cdef uint64_t *slots = <uint64_t *>ft_calloc_lines((new_mask + 1) * sizeof(uint64_t))
         cdef uint64_t i
         if slots == NULL:
             return FT_NOMEM
-        ft_advise_huge(slots, (new_mask + 1) * sizeof(uint64_t))
         for i in range(old_cap):
             if old[i] != 0:
                 index_insert(slots, new_mask, old[i])

@@ -38,6 +38,11 @@ cdef extern from *:
         }
         return posix_memalign(&p, 64, n ? n : 64) == 0 ? p : NULL;
     }
+    static void *ft_calloc_lines(size_t n) {
+        void *p = ft_alloc_lines(n);
+        if (p != NULL) memset(p, 0, n ? n : 64);
+        return p;
+    }
     static void *ft_grow_lines(void *old, size_t old_n, size_t n) {
         void *p = ft_alloc_lines(n);
         if (p != NULL) { memcpy(p, old, old_n < n ? old_n : n); free(old); }
@@ -45,8 +50,8 @@ cdef extern from *:
     }
     """
     void FT_PREFETCH(const void *p) noexcept nogil
-    void ft_advise_huge(void *p, size_t n) noexcept nogil
     void *ft_alloc_lines(size_t n) noexcept nogil
+    void *ft_calloc_lines(size_t n) noexcept nogil
     void *ft_grow_lines(void *old, size_t old_n, size_t n) noexcept nogil
 
 

@@ -27,7 +27,7 @@ from analyzer.flows.build import HIDDEN, build_columns, midstream
 from analyzer.flows.columnset import FlowColumns
 from analyzer.flows.conn_state import conn_states
 from analyzer.flows.outcome import outcomes
-from analyzer.flows.store import RawFlowStore, narrowed
+from analyzer.flows.store import RawFlowStore, narrowest_type
 from analyzer.flows.table import _merge_sorted, iter_raw_flow_batches
 
 CORPUS = Path("/work/shared/corpus/captures")
@@ -202,7 +202,7 @@ def test_store_gives_back_every_flow_in_its_type_sorted_by_first_packet() -> Non
 def test_narrowed_keeps_every_value(dtype: str, values: list[int]) -> None:
     info = np.iinfo(dtype)
     arr = np.array([min(max(v, info.min), info.max) for v in values], dtype=dtype)
-    small = narrowed(arr)
+    small = arr.astype(narrowest_type(arr))
     assert small.itemsize <= arr.itemsize
     assert small.dtype.kind in "iu"
     assert small.tolist() == arr.tolist()

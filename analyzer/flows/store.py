@@ -6,6 +6,9 @@ flow-table columns is kept with its integer columns in the smallest type that ho
 batch's values (the packet and byte counts of a batch rarely need 64 bits), and widened
 back once the table is gone, one column at a time: the same values, in the same types,
 sorted by first packet.
+
+All of it is fresh memory, so it is kept in huge pages (analyzer.hugepages): the
+batches in an arena of the store's own, the final columns in one mapping.
 """
 
 from __future__ import annotations
@@ -13,47 +16,69 @@ from __future__ import annotations
 import numpy as np
 
 from analyzer._flowtable import RAW_FLOW_COLUMNS
+from analyzer.hugepages import Arena, huge_page_arrays
+
+# the most bytes any raw column takes per flow (the addresses')
+WIDEST_ROW = max(np.dtype(dt).itemsize * int(np.prod(shape))
+                 for dt, shape in RAW_FLOW_COLUMNS.values())
 
 
 class RawFlowStore:
     def __init__(self) -> None:
         self._batches: list[dict[str, np.ndarray]] = []
+        self._arena = Arena()
 
     def __len__(self) -> int:
         return sum(len(batch["first_ts_ns"]) for batch in self._batches)
 
     def add(self, raw: dict[str, np.ndarray]) -> None:
-        """Keep a batch of raw flow-table columns (RAW_FLOW_COLUMNS)."""
-        self._batches.append({name: narrowed(raw[name]) for name in RAW_FLOW_COLUMNS})
+        """Keep a copy of a batch of raw flow-table columns (RAW_FLOW_COLUMNS)."""
+        self._batches.append({name: self._arena.copy(raw[name], narrowest_type(raw[name]))
+                              for name in RAW_FLOW_COLUMNS})
 
     def take_all(self) -> dict[str, np.ndarray] | None:
         """Every flow kept, as raw columns in their own types and in first-packet order
         (None when there is none); the store is empty afterwards."""
         if not self._batches:
             return None
-        first = self._join("first_ts_ns")
+        rows = len(self)
+        columns = huge_page_arrays(rows, RAW_FLOW_COLUMNS)
+        # each column is joined in a scratch area, then copied, in order, into its own
+        scratch = huge_page_arrays(rows, {"row": (np.uint8, (WIDEST_ROW,))})["row"]
+        first = self._join("first_ts_ns", _bytes_as(scratch, columns["first_ts_ns"]))
         order = None if np.all(first[1:] >= first[:-1]) else np.argsort(first, kind="stable")
-        columns = {"first_ts_ns": first}
-        for name in RAW_FLOW_COLUMNS:
-            column = columns.get(name)
-            if column is None:
-                column = self._join(name)
-            columns[name] = column if order is None else column[order]
+        _put(first, order, columns["first_ts_ns"])
+        for name, out in columns.items():
+            if name != "first_ts_ns":
+                _put(self._join(name, _bytes_as(scratch, out)), order, out)
         self._batches.clear()
+        self._arena = Arena()
         return columns
 
-    def _join(self, name: str) -> np.ndarray:
-        """Column `name` of every batch in its raw type; the batches let go of it."""
+    def _join(self, name: str, out: np.ndarray) -> np.ndarray:
+        """Column `name` of every batch, written into `out` in its raw type; the batches
+        let go of it."""
         parts = [batch.pop(name) for batch in self._batches]
-        return np.concatenate(parts, dtype=RAW_FLOW_COLUMNS[name][0], casting="safe")
+        return np.concatenate(parts, out=out, casting="safe")
 
 
-def narrowed(values: np.ndarray) -> np.ndarray:
-    """The same integers in the smallest integer type that holds them all (the array
-    itself when that is no smaller)."""
+def narrowest_type(values: np.ndarray) -> np.dtype:
+    """The smallest integer type that holds every value of `values` (its own type when
+    that is no smaller, or when it holds no integers)."""
     if values.ndim != 1 or values.dtype.kind not in "iu" or not len(values):
-        return values
+        return values.dtype
     small = np.result_type(np.min_scalar_type(values.min()), np.min_scalar_type(values.max()))
-    if small.kind in "iu" and small.itemsize < values.itemsize:
-        return values.astype(small)
-    return values
+    return small if small.kind in "iu" and small.itemsize < values.itemsize else values.dtype
+
+
+def _put(values: np.ndarray, order: np.ndarray | None, out: np.ndarray) -> None:
+    """values[order] (values when order is None) into out."""
+    if order is None:
+        np.copyto(out, values)
+    else:
+        np.take(values, order, axis=0, out=out)
+
+
+def _bytes_as(scratch: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """The first bytes of `scratch` as an array of like's type and shape."""
+    return scratch.reshape(-1)[:like.nbytes].view(like.dtype).reshape(like.shape)
