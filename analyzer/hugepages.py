@@ -7,9 +7,9 @@ session 9). A private anonymous mapping that starts on a 2 MiB boundary and is a
 MADV_HUGEPAGE takes one fault per 2 MiB instead (with THP in `madvise` or `always` mode;
 elsewhere the advice is ignored and the arrays are ordinary memory).
 
-An `Arena` carves arrays one after another out of such mappings. A mapping lives as
-long as any array carved from it, so an arena suits arrays kept and dropped together:
-the record ring, the finished flows of `read_flows`, its final columns.
+`huge_page_arrays` carves several arrays out of one such mapping. It lives as long as
+any of them does, so it suits arrays made and dropped together: the record ring, the
+final flow columns of `read_flows`.
 """
 
 from __future__ import annotations
@@ -26,48 +26,34 @@ ALIGN = 64  # each array starts on a cache line
 Shape = tuple[int, ...]
 
 
-class Arena:
-    """Uninitialised arrays carved from mappings of at least `block` bytes, each mapping
-    twice the size of the one before it, up to `max_block` (one array larger than that
-    gets a mapping of its own size)."""
-
-    def __init__(self, block: int = HUGE_PAGE, max_block: int = 16 * HUGE_PAGE) -> None:
-        self._next_block = block
-        self._max_block = max_block
-        self._free = np.empty(0, dtype=np.uint8)  # the current mapping's unused bytes
-
-    def empty(self, shape: Shape, dtype: npt.DTypeLike) -> np.ndarray:
-        dt = np.dtype(dtype)
-        size = dt.itemsize * int(np.prod(shape))
-        padded = -(-size // ALIGN) * ALIGN
-        if padded > len(self._free):
-            self._free = _mapping(max(padded, self._next_block))
-            self._next_block = min(self._next_block * 2, self._max_block)
-        data, self._free = self._free[:size], self._free[padded:]
-        return data.view(dt).reshape(shape)
-
-    def copy(self, values: np.ndarray, dtype: npt.DTypeLike | None = None) -> np.ndarray:
-        """`values` (cast to `dtype`, which must hold them all) in the arena."""
-        out = self.empty(values.shape, values.dtype if dtype is None else dtype)
-        np.copyto(out, values, casting="unsafe")
-        return out
-
-
 def huge_page_arrays(rows: int, layout: Mapping[str, tuple[npt.DTypeLike, Shape]]
                      ) -> dict[str, np.ndarray]:
     """Uninitialised arrays of shape (rows, *shape) for each name of `layout`
-    (name -> (dtype, shape)), all in one mapping."""
-    total = sum(-(-rows * np.dtype(dt).itemsize * int(np.prod(shape)) // ALIGN) * ALIGN
-                for dt, shape in layout.values())
-    arena = Arena(block=max(total, ALIGN))
-    return {name: arena.empty((rows, *shape), dt) for name, (dt, shape) in layout.items()}
+    (name -> (dtype, shape)), one after another in one mapping."""
+    sizes = {name: rows * np.dtype(dt).itemsize * int(np.prod(shape))
+             for name, (dt, shape) in layout.items()}
+    block = _mapping(sum(_padded(size) for size in sizes.values()))
+    arrays, at = {}, 0
+    for name, (dt, shape) in layout.items():
+        arrays[name] = block[at:at + sizes[name]].view(dt).reshape((rows, *shape))
+        at += _padded(sizes[name])
+    return arrays
+
+
+def huge_page_array(rows: int, dtype: npt.DTypeLike, shape: Shape = ()) -> np.ndarray:
+    """One uninitialised array of shape (rows, *shape) in a mapping of its own."""
+    return huge_page_arrays(rows, {"": (dtype, shape)})[""]
+
+
+def _padded(size: int) -> int:
+    return -(-size // ALIGN) * ALIGN
 
 
 def _mapping(size: int) -> np.ndarray:
     """At least `size` bytes of fresh memory: from half a huge page up, a private
     anonymous mapping advised for huge pages, from a 2 MiB boundary on."""
     if size < HUGE_PAGE // 2:   # a huge page would be mostly zeroes
-        return np.empty(size, dtype=np.uint8)
+        return np.empty(max(size, 1), dtype=np.uint8)
     whole = -(-size // HUGE_PAGE) * HUGE_PAGE
     region = mmap.mmap(-1, whole + HUGE_PAGE, flags=mmap.MAP_PRIVATE)
     if hasattr(mmap, "MADV_HUGEPAGE"):

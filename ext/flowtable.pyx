@@ -190,7 +190,7 @@ cdef class FlowTable:
         self.free_ids = <uint32_t *>malloc(self.rec_cap * sizeof(uint32_t))
         self.deadline = <int64_t *>malloc(self.rec_cap * sizeof(int64_t))
         self.done_cap = 1024
-        self.done = <FlowRec *>ft_alloc_lines(self.done_cap * sizeof(FlowRec))
+        self.done = <FlowRec *>malloc(self.done_cap * sizeof(FlowRec))
         if not (self.slots and self.recs and self.free_ids and self.done and self.deadline):
             raise MemoryError("flow table: cannot allocate the initial table")
         self.tcp_timeout_ns = tcp_timeout_ns
@@ -259,8 +259,7 @@ cdef class FlowTable:
         cdef FlowRec *r = &self.recs[rid]
         if self.n_done == self.done_cap:
             cap = self.done_cap * 2
-            done = <FlowRec *>ft_grow_lines(self.done, self.done_cap * sizeof(FlowRec),
-                                            cap * sizeof(FlowRec))
+            done = <FlowRec *>realloc(self.done, cap * sizeof(FlowRec))
             if done == NULL:
                 return FT_NOMEM
             self.done = done

@@ -25,7 +25,7 @@ from analyzer.capture.reader import SourceReader
 from analyzer.capture.source import open_capture
 from analyzer.capture.stats import CaptureStats
 from analyzer.capture.window import Digest, MappedWindow
-from analyzer.hugepages import huge_page_arrays
+from analyzer.hugepages import huge_page_array
 
 # name -> (numpy type, byte offset), as laid out in ext/packet_record.h
 _FIELDS: Final[dict[str, tuple[str | tuple[str, tuple[int]], int]]] = {
@@ -81,9 +81,9 @@ class RecordSink:
     def __init__(self, batch_size: int, arrays: int = 1) -> None:
         if batch_size < 1 or arrays < 1:
             raise ValueError("batch_size and arrays must be at least 1")
-        # in huge pages: the ring is most of the fresh memory the reader touches
-        self.ring = list(huge_page_arrays(
-            batch_size, {str(i): (PACKET_RECORD_DTYPE, ()) for i in range(arrays)}).values())
+        # in huge pages: the ring is most of the fresh memory the reader touches (each
+        # array in a mapping of its own, freed when the last view of it is gone)
+        self.ring = [huge_page_array(batch_size, PACKET_RECORD_DTYPE) for _ in range(arrays)]
         self.turn = 0
         self.records = self.ring[0]
         self.parser: _reader.Parser | None = None
