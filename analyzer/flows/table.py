@@ -73,15 +73,6 @@ def flows_from_batches(
     return frames_from_raw(_raw_flows(batches, FlowTable.update, timeouts, flush_every))
 
 
-def flows_from_records(
-    records: Iterable[np.ndarray],
-    timeouts: Timeouts | None = None,
-    flush_every: int = FLUSH_EVERY,
-) -> Iterator[FlowFrame]:
-    """flows_from_batches for batches of packet records (analyzer.capture.records)."""
-    return frames_from_raw(_raw_flows(records, FlowTable.update_records, timeouts, flush_every))
-
-
 def frames_from_raw(raw_batches: Iterable[dict[str, np.ndarray]]) -> Iterator[FlowFrame]:
     """A FlowFrame for each batch of raw finished-flow columns."""
     return (FlowFrame(build_columns(raw)) for raw in raw_batches)
