@@ -170,6 +170,8 @@ cdef class FlowTable:
     cdef int64_t last_sweep_now
     cdef uint64_t since_sweep
     cdef uint32_t finish_cursor
+    cdef bint ended          # finish_all was called: no packet comes any more, so the
+                             # index is no longer kept (finishing a flow skips its slot)
     cdef bint busy
     cdef readonly uint64_t packets_in_flows
     cdef readonly uint64_t packets_ignored
@@ -266,7 +268,8 @@ cdef class FlowTable:
             self.done_cap = cap
         self.done[self.n_done] = r[0]
         self.n_done += 1
-        index_remove(self.slots, self.mask, slot_of(r.tag, rid))
+        if not self.ended:       # at the end no packet looks a flow up: the slot can stay
+            index_remove(self.slots, self.mask, slot_of(r.tag, rid))
         r.flags = 0
         self.deadline[rid] = INT64_MAX
         self.free_ids[self.n_free] = rid
@@ -509,6 +512,8 @@ cdef class FlowTable:
     cdef int feed(self, const ds_packet_record *pk, Py_ssize_t n) except -1:
         """n classified packet records into the flows, without the GIL."""
         cdef int status
+        if self.ended:
+            raise RuntimeError("flow table: packets after finish_all (the input has ended)")
         self.enter()
         try:
             with nogil:
@@ -562,11 +567,13 @@ cdef class FlowTable:
     def finish_all(self, Py_ssize_t limit=-1) -> int:
         """End of input: move live flows to the finished buffer, at most `limit` of them
         (all when negative) so the caller can drain them in bounded chunks. Returns how
-        many were moved."""
+        many were moved. No packet may be fed afterwards (RuntimeError): the flows leave
+        the index all at once, not one by one (at 100 k flows, 9 of the 10 ms this took)."""
         cdef Py_ssize_t moved = 0, scanned = 0
         cdef uint32_t rid
         cdef int status = FT_OK
         self.enter()
+        self.ended = True
         try:
             with nogil:
                 while scanned < self.rec_hw and (limit < 0 or moved < limit):

@@ -181,10 +181,12 @@ def random_raw(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
     return raw
 
 
-def test_store_gives_back_every_flow_in_its_type_sorted_by_first_packet() -> None:
+@pytest.mark.parametrize("narrow_from", [0, 3000, 1 << 30])  # always, from the middle, never
+def test_store_gives_back_every_flow_in_its_type_sorted_by_first_packet(
+        narrow_from: int) -> None:
     rng = np.random.default_rng(3)
     batches = [random_raw(rng, int(n)) for n in rng.integers(0, 300, 40)]
-    store = RawFlowStore()
+    store = RawFlowStore(narrow_from)
     for raw in batches:
         store.add({name: arr.copy() for name, arr in raw.items()})
     assert len(store) == sum(len(b["proto"]) for b in batches)

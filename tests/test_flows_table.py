@@ -202,6 +202,18 @@ def test_finished_flows_leave_while_reading() -> None:
     assert len(table.take_finished()["proto"]) == 1000
 
 
+def test_no_packet_is_taken_after_the_end_of_input() -> None:
+    """finish_all ends the input: flows leave the index all at once, so a later packet
+    could not find its flow; it is refused rather than counted in a new one."""
+    table = Timeouts().new_table()
+    table.update(batch([pkt(C4, 40000, S4, 80, 1.0, flags=0x02)]))
+    table.finish_all(0)
+    with pytest.raises(RuntimeError, match="after finish_all"):
+        table.update(batch([pkt(S4, 80, C4, 40000, 1.1, flags=0x12)]))
+    assert table.finish_all() == 1
+    assert table.take_finished()["packets_c2s"].tolist() == [1]
+
+
 # corelight/community-id-spec baseline/baseline_deflt.json and baseline_seed1.json,
 # the TCP and UDP rows (seed 0)
 SPEC_BASELINE = [

@@ -1,11 +1,11 @@
 """RawFlowStore: finished flows kept compactly until every flow of the input is known.
 
 `read_flows` holds every finished flow while the flow table still holds the live ones;
-with a million live flows the two together are most of its memory. Each batch of raw
-flow-table columns is kept with its integer columns in the smallest type that holds the
-batch's values (the packet and byte counts of a batch rarely need 64 bits), and widened
-back once the table is gone, one column at a time: the same values, in the same types,
-sorted by first packet.
+with a million live flows the two together are most of its memory. Once the store holds
+NARROW_FROM flows, each batch of raw flow-table columns is kept with its integer columns
+in the smallest type that holds the batch's values (the packet and byte counts of a
+batch rarely need 64 bits), and widened back once the table is gone, one column at a
+time: the same values, in the same types, sorted by first packet.
 
 The final columns (12 MB at 100 k flows) are fresh memory, made in huge pages
 (analyzer.hugepages). The batches are not: each column of each batch is let go of as
@@ -19,22 +19,33 @@ import numpy as np
 from analyzer._flowtable import RAW_FLOW_COLUMNS
 from analyzer.hugepages import huge_page_array, huge_page_arrays
 
+# flows kept as the flow table gives them before the store narrows them: below, the
+# narrowing (a pass and a copy of every column) costs more time than its memory is worth
+# (at 100 k flows it was 3-4 ms of read_flows' ~110 ms; 1 M flows keep the peak under 300 MB)
+NARROW_FROM = 1 << 18
 # the most bytes any raw column takes per flow (the addresses')
 WIDEST_ROW = max(np.dtype(dt).itemsize * int(np.prod(shape))
                  for dt, shape in RAW_FLOW_COLUMNS.values())
 
 
 class RawFlowStore:
-    def __init__(self) -> None:
+    def __init__(self, narrow_from: int = NARROW_FROM) -> None:
         self._batches: list[dict[str, np.ndarray]] = []
+        self._narrow_from = narrow_from
+        self._narrowed = 0  # the batches before this one are narrowed
 
     def __len__(self) -> int:
         return sum(len(batch["first_ts_ns"]) for batch in self._batches)
 
     def add(self, raw: dict[str, np.ndarray]) -> None:
-        """Keep a batch of raw flow-table columns (RAW_FLOW_COLUMNS)."""
-        self._batches.append({name: raw[name].astype(narrowest_type(raw[name]), copy=False)
-                              for name in RAW_FLOW_COLUMNS})
+        """Keep a batch of raw flow-table columns (RAW_FLOW_COLUMNS); once the store holds
+        `narrow_from` flows, every batch is kept narrowed."""
+        self._batches.append({name: raw[name] for name in RAW_FLOW_COLUMNS})
+        if len(self) >= self._narrow_from:
+            for batch in self._batches[self._narrowed:]:
+                for name, values in batch.items():
+                    batch[name] = values.astype(narrowest_type(values), copy=False)
+            self._narrowed = len(self._batches)
 
     def take_all(self) -> dict[str, np.ndarray] | None:
         """Every flow kept, as raw columns in their own types and in first-packet order
