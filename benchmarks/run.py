@@ -122,20 +122,23 @@ def _cli_argv(ds: Dataset, tmp: Path) -> list[str]:
 def run_tool(tool: Tool, ds: Dataset, runs: int, reference: dict[str, Any] | None,
              c_loop: Tool | None = None) -> ToolRuns:
     """Run a tool ``runs`` times, each run after one of `c_loop`; stop at the first
-    failure or mismatch."""
+    failure or mismatch. Memory comes from a run watched for it: one more run, untimed,
+    before the timed ones (sampling /proc every 4 ms takes a few % of a CPU, which a tool
+    running on both CPUs loses, and the C loop's paired runs are never watched); a tool
+    run once (the slow ones) is watched and timed in the same run."""
     result = ToolRuns(tool.name, tool.note)
     if tool.warm_up:
         with tempfile.TemporaryDirectory(prefix="dsbench-") as tmpdir:
             run_process(tool.argv(ds, Path(tmpdir)), warm_paths=[ds.path], env=tool.env)
-    for index in range(runs):
-        if c_loop is not None:
+    watched = -1 if runs > 1 else 0  # the index of the run watched for memory
+    for index in range(watched, runs):
+        timed = index >= 0
+        if c_loop is not None and timed:
             result.paired_c_seconds.append(_c_loop_seconds(c_loop, ds))
         with tempfile.TemporaryDirectory(prefix="dsbench-") as tmpdir:
             tmp = Path(tmpdir)
-            # memory from the first run; the others unobserved (sampling /proc every 4 ms
-            # takes a few % of a CPU, which a tool running on both CPUs loses)
             proc = run_process(tool.argv(ds, tmp), warm_paths=[ds.path], env=tool.env,
-                               sample=index == 0)
+                               sample=index == watched)
             if proc.returncode != 0:
                 result.error = f"exit {proc.returncode}: {_last_line(proc.stderr)}"
                 return result
@@ -144,12 +147,14 @@ def run_tool(tool: Tool, ds: Dataset, runs: int, reference: dict[str, Any] | Non
         if result.error:
             return result
         result.found = found
-        result.seconds.append(float(found["seconds"]))
-        if "cpu_seconds" in found:
-            result.cpu_seconds.append(float(found["cpu_seconds"]))
         result.peak_rss_anon_kib = max(
             result.peak_rss_anon_kib, proc.peak_rss_anon_kib, int(found.get("rss_anon_kib_end", 0))
         )
+        if not timed:
+            continue
+        result.seconds.append(float(found["seconds"]))
+        if "cpu_seconds" in found:
+            result.cpu_seconds.append(float(found["cpu_seconds"]))
         result.packets = int(found.get("packets") or ds.packets)
     return result
 

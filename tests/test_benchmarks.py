@@ -107,3 +107,34 @@ def test_suite_runs_and_all_tools_agree(tmp_path):
     assert memory["concurrent"]["runs"]["flows"]["flows_ok"]
     assert memory["zstd"]["same_flows"]
     assert status == 0
+
+
+def test_memory_is_watched_in_a_run_of_its_own_that_is_not_timed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sampling /proc takes CPU a two-thread tool would lose: with several runs the watched
+    run is one more, untimed; the timed runs (each after a C loop run) are not watched."""
+    counter = tmp_path / "count"
+    counter.write_text("0")
+    script = ("import json, pathlib, sys; p = pathlib.Path(sys.argv[1]); n = int(p.read_text())"
+              " + 1; p.write_text(str(n)); print(json.dumps({'seconds': float(n)}))")
+    tool = run.Tool("numbered", lambda ds, tmp: [sys.executable, "-c", script, str(counter)],
+                    lambda proc, tmp: json.loads(proc.stdout), compare=())
+    c_loop = run.Tool("c", lambda ds, tmp: [sys.executable, "-c", "print('{\"seconds\": 0.5}')"],
+                      lambda proc, tmp: json.loads(proc.stdout), compare=())
+    watched: list[bool] = []
+    real = run.run_process
+
+    def recording(argv: list[str], **kw: object) -> object:
+        if str(counter) in argv:
+            watched.append(bool(kw.get("sample", True)))
+        return real(argv, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(run, "run_process", recording)
+    (tmp_path / "empty.pcap").write_bytes(b"")
+    ds = datasets.Dataset("numbered", tmp_path / "empty.pcap", CaptureSpec(1, 1, small=True))
+    res = run.run_tool(tool, ds, 3, None, c_loop)
+    assert watched == [True, False, False, False]
+    assert res.seconds == [2.0, 3.0, 4.0]          # run 1 (watched) is not among them
+    assert len(res.paired_c_seconds) == 3
+    once = run.run_tool(tool, ds, 1, None, c_loop)
+    assert watched[4:] == [True] and once.seconds == [5.0]
