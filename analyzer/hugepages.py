@@ -8,8 +8,9 @@ MADV_HUGEPAGE takes one fault per 2 MiB instead (with THP in `madvise` or `alway
 elsewhere the advice is ignored and the arrays are ordinary memory).
 
 `huge_page_arrays` carves several arrays out of one such mapping. It lives as long as
-any of them does, so it suits arrays made and dropped together: the record ring, the
-final flow columns of `read_flows`.
+any of them does, so it suits arrays made and dropped together, as the final flow
+columns of `read_flows`; `huge_page_array` gives one array a mapping of its own, as each
+array of the record ring (a consumer may hold one of them longer than the others).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ import numpy as np
 
 cimport cython
 cimport numpy as cnp
-from libc.stdlib cimport calloc, free, malloc, realloc
+from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memset, strlen
 
 cnp.import_array()
@@ -568,7 +568,7 @@ cdef class FlowTable:
         """End of input: move live flows to the finished buffer, at most `limit` of them
         (all when negative) so the caller can drain them in bounded chunks. Returns how
         many were moved. No packet may be fed afterwards (RuntimeError): the flows leave
-        the index all at once, not one by one (at 100 k flows, 9 of the 10 ms this took)."""
+        the index all at once, not one slot each (64 k live flows: 8.6-10 -> 3.7-5.3 ms)."""
         cdef Py_ssize_t moved = 0, scanned = 0
         cdef uint32_t rid
         cdef int status = FT_OK
