@@ -41,6 +41,12 @@ def huge_page_arrays(rows: int, layout: Mapping[str, tuple[npt.DTypeLike, Shape]
     return arrays
 
 
+def rows_per_huge_page(layout: Mapping[str, tuple[npt.DTypeLike, Shape]]) -> int:
+    """The most rows of `layout` that huge_page_arrays fits in one huge page."""
+    row = sum(np.dtype(dt).itemsize * int(np.prod(shape)) for dt, shape in layout.values())
+    return (HUGE_PAGE - ALIGN * len(layout)) // row
+
+
 def huge_page_array(rows: int, dtype: npt.DTypeLike, shape: Shape = ()) -> np.ndarray:
     """One uninitialised array of shape (rows, *shape) in a mapping of its own."""
     return huge_page_arrays(rows, {"": (dtype, shape)})[""]

@@ -16,6 +16,8 @@ include "flowtable_index.pxi"
 
 import numpy as np
 
+from analyzer.hugepages import huge_page_arrays
+
 cimport cython
 cimport numpy as cnp
 from libc.stdlib cimport free, malloc, realloc
@@ -606,8 +608,7 @@ cdef class FlowTable:
         for i in range(n):
             first_v[i] = recs[i].first_ts
         order = np.argsort(first, kind="stable").astype(np.intp)
-        out = {name: np.empty((n,) + shape, dtype=dt)
-               for name, (dt, shape) in RAW_FLOW_COLUMNS.items()}
+        out = huge_page_arrays(n, RAW_FLOW_COLUMNS)   # fresh memory: in huge pages if big
         if n:
             export_records(recs, order, out)
         self.n_done -= n

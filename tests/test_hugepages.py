@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analyzer.hugepages import ALIGN, HUGE_PAGE, huge_page_arrays
+from analyzer.hugepages import ALIGN, HUGE_PAGE, huge_page_arrays, rows_per_huge_page
 
 THP = Path("/sys/kernel/mm/transparent_hugepage/enabled")
 
@@ -39,6 +39,17 @@ def test_arrays_of_one_mapping_do_not_overlap_and_start_on_cache_lines() -> None
         assert np.all(arr.view(np.uint8) == i + 1)
     first = min(a.ctypes.data for a in arrays.values())
     assert first % HUGE_PAGE == 0
+
+
+def test_rows_per_huge_page_fill_one_huge_page() -> None:
+    layout = {"addr": (np.uint8, (16,)), "port": (np.uint16, ()), "ts": (np.int64, ()),
+              "odd": (np.uint8, (3,))}
+    rows = rows_per_huge_page(layout)
+    arrays = huge_page_arrays(rows, layout).values()
+    start = min(a.ctypes.data for a in arrays)
+    end = max(a.ctypes.data + a.nbytes for a in arrays)
+    assert start % HUGE_PAGE == 0 and end - start <= HUGE_PAGE
+    assert (rows + len(layout)) * 29 > HUGE_PAGE - ALIGN * len(layout)  # 29 bytes a row
 
 
 def test_small_layouts_are_ordinary_arrays() -> None:

@@ -7,9 +7,10 @@ in the smallest type that holds the batch's values (the packet and byte counts o
 batch rarely need 64 bits), and widened back once the table is gone, one column at a
 time: the same values, in the same types, sorted by first packet.
 
-The final columns (12 MB at 100 k flows) are fresh memory, made in huge pages
-(analyzer.hugepages). The batches are not: each column of each batch is let go of as
-soon as it is joined, which keeps the peak for 1 M flows under 300 MB.
+All of it is fresh memory. `read_flows` takes the flow table's batches a huge page at a
+time (analyzer.hugepages), and the final columns (12 MB at 100 k flows) are made in one
+mapping. Narrowed batches are copies in ordinary memory: each column of each batch is let
+go of as soon as it is joined, which keeps the peak for 1 M flows under 300 MB.
 """
 
 from __future__ import annotations
@@ -44,7 +45,9 @@ class RawFlowStore:
         if len(self) >= self._narrow_from:
             for batch in self._batches[self._narrowed:]:
                 for name, values in batch.items():
-                    batch[name] = values.astype(narrowest_type(values), copy=False)
+                    # a copy even when no narrower: the batch's columns may share one
+                    # mapping (a huge page), which is freed only when none is left in it
+                    batch[name] = values.astype(narrowest_type(values))
             self._narrowed = len(self._batches)
 
     def take_all(self) -> dict[str, np.ndarray] | None:

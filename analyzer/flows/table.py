@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
-from analyzer._flowtable import FlowTable
+from analyzer._flowtable import RAW_FLOW_COLUMNS, FlowTable
 from analyzer.capture.diagnostics import until_stopped
 from analyzer.errors import DualstackError
 from analyzer.flows.build import DERIVED, build_columns
@@ -23,6 +23,7 @@ from analyzer.flows.columnset import join_columns
 from analyzer.flows.frame import FlowFrame
 from analyzer.flows.handoff import InBackground
 from analyzer.flows.store import RawFlowStore
+from analyzer.hugepages import rows_per_huge_page
 
 if TYPE_CHECKING:
     from analyzer.capture.stats import CaptureStats
@@ -207,7 +208,9 @@ def read_flows(
     the frame is built once, from all of them, when the table is gone. `read_ahead`: as
     iter_raw_flow_batches."""
     store = RawFlowStore()
-    for raw in iter_raw_flow_batches(sources, timeouts, stats, read_ahead=read_ahead):
+    # finished flows taken a huge page at a time: the store keeps them as they are
+    for raw in iter_raw_flow_batches(sources, timeouts, stats, read_ahead=read_ahead,
+                                     flush_every=rows_per_huge_page(RAW_FLOW_COLUMNS)):
         store.add(raw)
     return FlowFrame(build_columns(store.take_all()))
 
