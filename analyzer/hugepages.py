@@ -31,20 +31,30 @@ def huge_page_arrays(rows: int, layout: Mapping[str, tuple[npt.DTypeLike, Shape]
                      ) -> dict[str, np.ndarray]:
     """Uninitialised arrays of shape (rows, *shape) for each name of `layout`
     (name -> (dtype, shape)), one after another in one mapping."""
-    sizes = {name: rows * np.dtype(dt).itemsize * int(np.prod(shape))
-             for name, (dt, shape) in layout.items()}
+    sizes = {name: rows * array_bytes(dt, shape) for name, (dt, shape) in layout.items()}
     block = _mapping(sum(_padded(size) for size in sizes.values()))
     arrays, at = {}, 0
     for name, (dt, shape) in layout.items():
-        arrays[name] = block[at:at + sizes[name]].view(dt).reshape((rows, *shape))
+        arrays[name] = bytes_as(block[at:], dt, (rows, *shape))
         at += _padded(sizes[name])
     return arrays
 
 
 def rows_per_huge_page(layout: Mapping[str, tuple[npt.DTypeLike, Shape]]) -> int:
     """The most rows of `layout` that huge_page_arrays fits in one huge page."""
-    row = sum(np.dtype(dt).itemsize * int(np.prod(shape)) for dt, shape in layout.values())
+    row = sum(array_bytes(dt, shape) for dt, shape in layout.values())
     return (HUGE_PAGE - ALIGN * len(layout)) // row
+
+
+def array_bytes(dtype: npt.DTypeLike, shape: Shape) -> int:
+    """The bytes an array of `dtype` and `shape` takes (one row's: the row's shape)."""
+    return np.dtype(dtype).itemsize * int(np.prod(shape))
+
+
+def bytes_as(block: np.ndarray, dtype: npt.DTypeLike, shape: Shape) -> np.ndarray:
+    """The first bytes of the byte array `block` seen as an array of `dtype` and `shape`
+    (no copy)."""
+    return block.reshape(-1)[:array_bytes(dtype, shape)].view(dtype).reshape(shape)
 
 
 def huge_page_array(rows: int, dtype: npt.DTypeLike, shape: Shape = ()) -> np.ndarray:

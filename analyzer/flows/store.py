@@ -18,15 +18,14 @@ from __future__ import annotations
 import numpy as np
 
 from analyzer._flowtable import RAW_FLOW_COLUMNS
-from analyzer.hugepages import huge_page_array, huge_page_arrays
+from analyzer.hugepages import array_bytes, bytes_as, huge_page_array, huge_page_arrays
 
 # flows kept as the flow table gives them before the store narrows them: below, the
 # narrowing (a pass and a copy of every column) costs more time than its memory is worth
 # (at 100 k flows it was 3-4 ms of read_flows' ~110 ms; 1 M flows keep the peak under 300 MB)
 NARROW_FROM = 1 << 18
 # the most bytes any raw column takes per flow (the addresses')
-WIDEST_ROW = max(np.dtype(dt).itemsize * int(np.prod(shape))
-                 for dt, shape in RAW_FLOW_COLUMNS.values())
+WIDEST_ROW = max(array_bytes(dt, shape) for dt, shape in RAW_FLOW_COLUMNS.values())
 
 
 class RawFlowStore:
@@ -59,12 +58,12 @@ class RawFlowStore:
         columns = huge_page_arrays(rows, RAW_FLOW_COLUMNS)
         # each column is joined in a scratch area, then copied, in order, into its own
         scratch = huge_page_array(rows, np.uint8, (WIDEST_ROW,))
-        first = self._join("first_ts_ns", _bytes_as(scratch, columns["first_ts_ns"]))
+        first = self._join("first_ts_ns", _scratch_for(scratch, columns["first_ts_ns"]))
         order = None if np.all(first[1:] >= first[:-1]) else np.argsort(first, kind="stable")
         _put(first, order, columns["first_ts_ns"])
         for name, out in columns.items():
             if name != "first_ts_ns":
-                _put(self._join(name, _bytes_as(scratch, out)), order, out)
+                _put(self._join(name, _scratch_for(scratch, out)), order, out)
         self._batches.clear()
         return columns
 
@@ -92,6 +91,6 @@ def _put(values: np.ndarray, order: np.ndarray | None, out: np.ndarray) -> None:
         np.take(values, order, axis=0, out=out)
 
 
-def _bytes_as(scratch: np.ndarray, like: np.ndarray) -> np.ndarray:
+def _scratch_for(scratch: np.ndarray, like: np.ndarray) -> np.ndarray:
     """The first bytes of `scratch` as an array of like's type and shape."""
-    return scratch.reshape(-1)[:like.nbytes].view(like.dtype).reshape(like.shape)
+    return bytes_as(scratch, like.dtype, like.shape)
