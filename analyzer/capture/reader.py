@@ -126,7 +126,12 @@ class SourceReader(Generic[Batch]):
                     row = 0
                 window.consume(self.pos)
                 self.pos = 0
-                window.refill()
+                try:
+                    window.refill()
+                except CaptureError:  # undecodable compressed data
+                    if row:
+                        yield self.sink.batch(row)  # the packets decoded before it
+                    raise
             else:
                 self._finish(result)
                 break

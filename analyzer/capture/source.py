@@ -13,6 +13,7 @@ from contextlib import ExitStack
 from typing import BinaryIO, cast
 
 from analyzer._reader import FORMAT_PCAP, FORMAT_PCAPNG
+from analyzer.capture import zstd_mapped
 from analyzer.capture.window import (
     ByteWindow,
     MappedWindow,
@@ -218,10 +219,20 @@ def _live_fd(described: _Descriptor | None) -> int | None:
     return described[0]
 
 
-def _sniff_decompressed(name: str, kind: str, stream: Readable) -> tuple[bytes, Readable]:
-    inner = decompressor(kind, stream)
+def _decompressed(kind: str, raw: Readable, head: bytes, described: _Descriptor | None,
+                  resources: ExitStack) -> Readable:
+    """The decompressed stream: a zstd file decoded in place by libzstd when it can be
+    (`analyzer.capture.zstd_mapped`), else the decompressor reading from the stream."""
+    if kind == "zstd" and _is_mappable(described) and zstd_mapped.available():
+        decoded = zstd_mapped.MappedZstd(cast(BinaryIO, raw))
+        resources.callback(decoded.close)
+        return cast(Readable, decoded)
+    return decompressor(kind, PrefixedReader(head, raw))
+
+
+def _sniff_decompressed(name: str, kind: str, inner: Readable) -> bytes:
     try:
-        return read_head(inner), inner
+        return read_head(inner)
     except Exception as exc:  # OSError, EOFError, lzma.LZMAError, zstandard.ZstdError
         raise NotACaptureError(name, f"corrupt {kind} data: {exc}") from exc
 
@@ -237,7 +248,8 @@ def open_capture(path: str | os.PathLike[str]) -> CaptureInput:
         compression = sniff_compression(head)
         stream: Readable = raw
         if compression is not None:
-            head, stream = _sniff_decompressed(name, compression, PrefixedReader(head, raw))
+            stream = _decompressed(compression, raw, head, described, resources)
+            head = _sniff_decompressed(name, compression, stream)
         fmt = sniff_format(head)
         if fmt is None:
             what = f"{compression}-compressed data" if compression else "input"

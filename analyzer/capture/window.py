@@ -209,6 +209,7 @@ class StreamWindow:
         self.base = 0
         self.at_eof = False
         self.ended_early: str | None = None  # why a compressed stream stopped short
+        self._undecodable: CaptureError | None = None  # raised at the next refill
         self.refill()
 
     def view(self) -> np.ndarray:
@@ -234,9 +235,14 @@ class StreamWindow:
     def refill(self) -> None:
         """Read at least REFILL_AT_LEAST bytes (or to the end; from a live input, what
         has come once nothing more is ready), in single raw reads (readinto1), so that
-        bytes decompressed before a truncated stream's EOFError are kept."""
+        bytes decompressed before a truncated stream's EOFError are kept. Bytes read
+        before undecodable data are kept too: the CaptureError comes at the next refill,
+        once the parser has had them."""
+        if self._undecodable is not None:
+            raise self._undecodable
         if self._fill == len(self._buffer):
             self._grow()
+        filled = self._fill
         wanted = min(len(self._buffer), self._fill + REFILL_AT_LEAST)
         while self._fill < wanted and not self.at_eof:
             target = self._buffer.data[self._fill :]
@@ -247,9 +253,12 @@ class StreamWindow:
                 self.ended_early = str(exc)
                 return
             except _decompression_errors() as exc:
-                raise CaptureError(
-                    self._name, self.base + self._fill, f"cannot decompress: {exc}"
-                ) from exc
+                self._undecodable = CaptureError(
+                    self._name, self.base + self._fill, f"cannot decompress: {exc}")
+                self._undecodable.__cause__ = exc
+                if self._fill > filled:
+                    return
+                raise self._undecodable from exc
             if not count:
                 self.at_eof = True
             else:
