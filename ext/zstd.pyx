@@ -7,9 +7,9 @@ streaming API is declared here from the zstd manual (lib/zstd.h, "Streaming
 decompression"); ZSTD_decompressStream returns 0 once a frame is decoded and flushed,
 a hint of the next input size while one is open, or an error code.
 
-`Decoder` decodes a buffer that holds the whole compressed input (a memory-mapped
-file), frame after frame, straight into the caller's buffer: one call fills it, with no
-read() copy of the compressed bytes and no return to Python per 128 KiB block."""
+`Decoder` decodes the compressed bytes it is given (a whole memory-mapped file, or
+chunks read from a pipe), frame after frame, straight into the caller's buffer: one call
+fills it, with no return to Python per 128 KiB block."""
 
 from posix.dlfcn cimport RTLD_LOCAL, RTLD_NOW, dlopen, dlsym
 
@@ -61,77 +61,73 @@ cdef bint load_library():
 AVAILABLE = load_library()
 
 cdef enum Step:
-    STEP_FILLED = 0      # the output is full, or the input ended after a whole frame
-    STEP_STALLED = 1     # the input ended inside a frame
-    STEP_ERROR = 2
+    STEP_DONE = 0        # the output is full, or the input is used up
+    STEP_ERROR = 1
 
 
 cdef class Decoder:
-    """Decodes `source` (every byte of the compressed input, which must stay valid and
-    unchanged while the decoder is used): frames in sequence, skippable ones skipped.
-
-    `readinto1(target)` fills `target` (fewer bytes only at the end) and returns the count;
-    0 at the end of the input. When the input ends inside a frame it returns what was
-    decoded, then raises EOFError; corrupt data likewise, then OSError with libzstd's
-    reason (and again on every later call)."""
+    """Decodes a zstd stream given in pieces (`decode`): frames in sequence, skippable
+    ones skipped. Corrupt data raises OSError with libzstd's reason and the compressed
+    offset, once the bytes decoded before it have been returned (and on every later
+    call); `frame_open` tells whether the input so far ends inside a frame."""
 
     cdef void* dctx
-    cdef const unsigned char[::1] source
-    cdef ZstdIn input
-    cdef bint frame_open
-    cdef size_t last_code
+    cdef readonly bint frame_open
+    cdef readonly unsigned long long consumed   # compressed bytes decoded so far
+    cdef size_t error_code                      # nonzero once decoding failed
 
-    def __cinit__(self, const unsigned char[::1] source):
+    def __cinit__(self):
         if not AVAILABLE:
             raise OSError("libzstd could not be loaded")
         self.dctx = zstd_create()
         if self.dctx == NULL:
             raise MemoryError("ZSTD_createDCtx failed")
-        self.source = source
-        self.input.src = &source[0] if source.shape[0] else NULL
-        self.input.size = source.shape[0]
-        self.input.pos = 0
         self.frame_open = False
-        self.last_code = 0  # an error code once decoding failed
+        self.consumed = 0
+        self.error_code = 0
 
     def __dealloc__(self):
         if self.dctx != NULL:
             zstd_free(self.dctx)
 
-    @property
-    def consumed(self) -> int:
-        """Compressed bytes decoded so far."""
-        return self.input.pos
-
-    def readinto1(self, unsigned char[::1] target) -> int:
+    def decode(self, const unsigned char[::1] source, size_t pos,
+               unsigned char[::1] target) -> tuple:
+        """Decode `source[pos:]` into `target` until it is full or the source is used up
+        (a frame's last bytes may still come out of a call with nothing left to read):
+        returns (the position in `source` reached, the bytes written to `target`)."""
+        if pos > <size_t>source.shape[0]:
+            raise ValueError("pos is past the end of source")
+        cdef ZstdIn input
+        input.src = &source[0] if source.shape[0] else NULL
+        input.size = source.shape[0]
+        input.pos = pos
         cdef ZstdOut out
         out.dst = &target[0] if target.shape[0] else NULL
         out.size = target.shape[0]
         out.pos = 0
         cdef Step step
         with nogil:
-            step = self.decode(&out)
+            step = self.run(&input, &out)
+        self.consumed += input.pos - pos
         if step == STEP_ERROR and out.pos == 0:
-            raise OSError(f"zstd: {zstd_error_name(self.last_code).decode()} (compressed "
-                          f"byte {self.input.pos})")
-        if step == STEP_STALLED and out.pos == 0:
-            raise EOFError("compressed data ended before the end of a zstd frame")
-        return out.pos
+            raise OSError(f"zstd: {zstd_error_name(self.error_code).decode()} (compressed "
+                          f"byte {self.consumed})")
+        return input.pos, out.pos
 
-    cdef Step decode(self, ZstdOut* out) noexcept nogil:
+    cdef Step run(self, ZstdIn* input, ZstdOut* out) noexcept nogil:
         cdef size_t code, in_before, out_before
-        if self.last_code != 0:
-            return STEP_ERROR  # the input cannot be decoded past this point
+        if self.error_code != 0:
+            return STEP_ERROR  # the stream cannot be decoded past this point
         while out.pos < out.size:
-            if self.input.pos == self.input.size and not self.frame_open:
-                return STEP_FILLED
-            in_before = self.input.pos
+            if input.pos == input.size and not self.frame_open:
+                return STEP_DONE
+            in_before = input.pos
             out_before = out.pos
-            code = zstd_stream(self.dctx, out, &self.input)
+            code = zstd_stream(self.dctx, out, input)
             if zstd_is_error(code):
-                self.last_code = code
+                self.error_code = code
                 return STEP_ERROR
             self.frame_open = code != 0
-            if self.input.pos == in_before and out.pos == out_before:
-                return STEP_STALLED  # nothing more can come out of the input left
-        return STEP_FILLED
+            if input.pos == in_before and out.pos == out_before:
+                return STEP_DONE  # nothing more comes out without more input
+        return STEP_DONE

@@ -1,7 +1,8 @@
-"""zstd files decoded in place by libzstd (ext/zstd.pyx, analyzer.capture.zstd_mapped),
-checked against the `zstandard` package's decoder (its own copy of libzstd) as the
-oracle: every frame layout, truncated and corrupt input, a file cut while read, and the
-fallback to `zstandard` where the file cannot be mapped."""
+"""zstd input decoded by the system's libzstd (ext/zstd.pyx, analyzer.capture.libzstd):
+files mapped and decoded in place, pipes chunk by chunk. Checked against the `zstandard`
+package's decoder (its own copy of libzstd) as the oracle: every frame layout, input
+given in pieces, truncated and corrupt input, a file cut while read, and `zstandard`
+itself where libzstd cannot be loaded."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ import pytest
 import zstandard
 
 from analyzer import _zstd
-from analyzer.capture import CaptureStats, read_batches, zstd_mapped
+from analyzer.capture import CaptureStats, libzstd, read_batches
+from analyzer.capture.source import decompressor, open_capture
 from analyzer.errors import CaptureError
 from analyzer.synth.bulk import write_bulk
 
@@ -34,24 +36,34 @@ def payload(size: int, seed: int = 1) -> bytes:
                     for i in range(size // 8192))
 
 
-def decode_all(data: bytes, chunk_sizes: list[int]) -> bytes:
-    decoder = _zstd.Decoder(data)
+def decode_all(data: bytes, chunk_sizes: list[int], piece: int | None = None) -> bytes:
+    """Decode `data` given in pieces of `piece` bytes (all at once: None) into targets
+    of the sizes `chunk_sizes` in turn."""
+    decoder = _zstd.Decoder()
     out, turn = bytearray(), 0
-    while True:
-        target = bytearray(chunk_sizes[turn % len(chunk_sizes)])
-        count = decoder.readinto1(target)
-        if not count:
-            return bytes(out)
-        out += target[:count]
-        turn += 1
+    step = piece or max(1, len(data))
+    for start in range(0, len(data), step):
+        source, pos = data[start : start + step], 0
+        while True:
+            target = bytearray(chunk_sizes[turn % len(chunk_sizes)])
+            turn += 1
+            pos, count = decoder.decode(source, pos, target)
+            out += target[:count]
+            if not count and pos == len(source):
+                break
+    assert not decoder.frame_open and decoder.consumed == len(data)
+    return bytes(out)
 
 
 def oracle(data: bytes) -> bytes:
     return zstandard.ZstdDecompressor().stream_reader(data, read_across_frames=True).read()
 
 
-@pytest.mark.parametrize("chunks", [[1 << 20], [1], [7, 65536, 3, 1 << 22]])
-def test_frames_in_sequence_as_the_oracle_decodes_them(chunks: list[int]) -> None:
+@pytest.mark.parametrize(("chunks", "piece"), [([1 << 20], None), ([1], None),
+                                               ([7, 65536, 3, 1 << 22], None),
+                                               ([1 << 20], 1), ([5000, 1 << 20], 4093)])
+def test_frames_in_sequence_as_the_oracle_decodes_them(chunks: list[int], piece: int | None
+                                                       ) -> None:
     parts = [payload(300_000, 1), b"", payload(50_000, 2)]
     frames = [zstandard.ZstdCompressor(level=3).compress(p) for p in parts]
     skippable = b"\x50\x2a\x4d\x18" + (5).to_bytes(4, "little") + b"ignor"
@@ -61,20 +73,20 @@ def test_frames_in_sequence_as_the_oracle_decodes_them(chunks: list[int]) -> Non
     expected = oracle(data)
     assert len(expected) == 300_000 - 300_000 % 8192 + 50_000 - 50_000 % 8192 \
         + 20_000 - 20_000 % 8192
-    assert decode_all(data, chunks) == expected
+    assert decode_all(data, chunks, piece) == expected
 
 
-def test_truncated_frame_returns_what_was_decoded_then_eof() -> None:
+def test_truncated_frame_returns_what_was_decoded_and_stays_open() -> None:
     data = zstandard.ZstdCompressor().compress(payload(1 << 20))
     cut = data[: len(data) * 2 // 3]
     decodable = zstandard.ZstdDecompressor().decompressobj().decompress(cut)
     assert 0 < len(decodable) < 1 << 20
-    decoder = _zstd.Decoder(cut)
+    decoder = _zstd.Decoder()
     target = bytearray(2 << 20)
-    count = decoder.readinto1(target)
-    assert bytes(target[:count]) == decodable
-    with pytest.raises(EOFError, match="ended before the end of a zstd frame"):
-        decoder.readinto1(target)
+    pos, count = decoder.decode(cut, 0, target)
+    assert (pos, bytes(target[:count])) == (len(cut), decodable)
+    assert decoder.decode(cut, pos, target) == (len(cut), 0)
+    assert decoder.frame_open
 
 
 def test_corrupt_block_names_libzstd_reason() -> None:
@@ -84,6 +96,8 @@ def test_corrupt_block_names_libzstd_reason() -> None:
         oracle(bytes(data))
     with pytest.raises(OSError, match=r"zstd: .*\(compressed byte \d+\)"):
         decode_all(bytes(data), [1 << 20])
+    with pytest.raises(OSError, match=r"zstd: .*\(compressed byte \d+\)"):
+        decode_all(bytes(data), [1 << 20], 1000)
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +137,12 @@ def test_capture_through_libzstd_and_through_zstandard_alike(
     assert bulk.stat().st_size > 4 << 20  # several refills of the stream window
     native = read_ports(packed)
     assert native == dpkt_ports(bulk.read_bytes())
-    monkeypatch.setattr(zstd_mapped, "available", lambda: False)
+    with open_capture(packed) as capture:
+        replayed = capture.window._stream  # type: ignore[attr-defined]
+        assert isinstance(replayed._stream, libzstd.MappedZstd)  # the decoded head replayed
+    assert isinstance(decompressor("zstd", io.BytesIO(b"")), libzstd.StreamZstd)
+    monkeypatch.setattr(libzstd, "available", lambda: False)
+    assert not isinstance(decompressor("zstd", io.BytesIO(b"")), libzstd.ZstdReader)
     assert read_ports(packed) == native
 
 
@@ -168,6 +187,7 @@ def test_file_cut_while_read_is_an_error_not_sigbus(bulk: Path, tmp_path: Path) 
     script = f"""
 import os
 from analyzer.capture import read_batches
+from analyzer.capture.source import decompressor, open_capture
 from analyzer.errors import CaptureError
 try:
     for i, batch in enumerate(read_batches([{str(path)!r}], batch_size=500)):
@@ -183,11 +203,20 @@ except CaptureError as error:
     assert "shrank to 4096 bytes" in result.stdout
 
 
-def test_stdin_keeps_the_zstandard_reader(bulk: Path, tmp_path: Path) -> None:
+def test_truncated_zstd_from_stdin_warns_as_from_a_file(bulk: Path, tmp_path: Path) -> None:
     packed = zstandard.ZstdCompressor(level=1).compress(bulk.read_bytes())
-    script = ("from analyzer.capture import read_batches\n"
-              "print(sum(len(b) for b in read_batches('-')))")
-    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, input=packed,
+    cut = packed[: len(packed) // 2]
+    path = tmp_path / "cut.pcap.zst"
+    path.write_bytes(cut)
+    script = ("from analyzer.capture import CaptureStats, read_batches\n"
+              "stats = CaptureStats()\n"
+              "print(sum(len(b) for b in read_batches('-', stats=stats)))\n"
+              "print(stats.warnings[0])")
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, input=cut,
                             capture_output=True, timeout=120, env={**os.environ})
     assert result.returncode == 0, result.stderr
-    assert int(result.stdout) == len(dpkt_ports(bulk.read_bytes()))
+    count, warning = result.stdout.decode().splitlines()
+    stats = CaptureStats()
+    assert int(count) == len(read_ports(path, stats)) > 0
+    assert "<stdin>" in warning and "zstd stream ends early" in warning
+    assert warning.replace("<stdin>", str(path)) == stats.warnings[0]

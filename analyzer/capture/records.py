@@ -24,7 +24,7 @@ from analyzer import _reader
 from analyzer.capture.reader import SourceReader
 from analyzer.capture.source import open_capture
 from analyzer.capture.stats import CaptureStats
-from analyzer.capture.window import Digest, MappedWindow
+from analyzer.capture.window import Digest
 from analyzer.hugepages import huge_page_array
 
 # name -> (numpy type, byte offset), as laid out in ext/packet_record.h
@@ -126,11 +126,12 @@ def read_records(
     resolution and link type; `end` must be a record boundary or the end of the file
     (`analyzer.capture.cuts.record_cuts` gives such ranges). Else UsageError.
 
-    `prefault`: a memory-mapped file's page faults are taken ahead of the parser on a
-    thread of their own (`analyzer.capture.prefault`); streams ignore it.
+    `prefault`: a memory-mapped file's page faults (a zstd file's too) are taken ahead of
+    the parser on a thread of their own (`analyzer.capture.prefault`); streams ignore it.
 
-    `digest`: fed the whole file's bytes as the parser goes (`MappedWindow.digest_into`)
-    when the file is memory-mapped and read whole; otherwise never fed nor done."""
+    `digest`: fed the whole file's bytes (as stored: a zstd file's compressed bytes) as
+    the parser goes (`MappedWindow.digest_into`) when the file is memory-mapped and read
+    whole; otherwise never fed nor done."""
     stats = stats if stats is not None else CaptureStats()
     capture = open_capture(source)
     if byte_range is not None:
@@ -142,11 +143,11 @@ def read_records(
     stats.sources.append(capture.name)
     sink = RecordSink(batch_size, arrays)
     with capture:
-        if digest is not None and byte_range is None and isinstance(capture.window,
-                                                                    MappedWindow):
-            capture.window.digest_into(digest)
-        if prefault and isinstance(capture.window, MappedWindow):
-            capture.window.prefault()
+        mapped = capture.mapped
+        if digest is not None and byte_range is None and mapped is not None:
+            mapped.digest_into(digest)
+        if prefault and mapped is not None:
+            mapped.prefault()
         for records in SourceReader(capture, sink, resync, stats).batches():
             stats.add_tally(sink.take_tally())
             yield records

@@ -13,7 +13,7 @@ from contextlib import ExitStack
 from typing import BinaryIO, cast
 
 from analyzer._reader import FORMAT_PCAP, FORMAT_PCAPNG
-from analyzer.capture import zstd_mapped
+from analyzer.capture import libzstd
 from analyzer.capture.window import (
     ByteWindow,
     MappedWindow,
@@ -101,13 +101,16 @@ def sniff_format(head: bytes) -> int | None:
 
 
 def decompressor(kind: str, stream: Readable) -> Readable:
-    """A stream of the decompressed bytes (multi-member/multi-frame aware)."""
+    """A stream of the decompressed bytes (multi-member/multi-frame aware); zstd by the
+    system's libzstd when it can be loaded (`analyzer.capture.libzstd`)."""
     if kind == "gzip":
         return cast(Readable, gzip.GzipFile(fileobj=cast(BinaryIO, stream), mode="rb"))
     if kind == "bzip2":
         return cast(Readable, bz2.BZ2File(cast(BinaryIO, stream)))
     if kind == "xz":
         return cast(Readable, lzma.LZMAFile(cast(BinaryIO, stream)))
+    if libzstd.available():
+        return libzstd.StreamZstd(stream)
     import zstandard
 
     reader = zstandard.ZstdDecompressor().stream_reader(cast(BinaryIO, stream),
@@ -117,15 +120,18 @@ def decompressor(kind: str, stream: Readable) -> Readable:
 
 class CaptureInput:
     """One opened capture: its name, format, compression and byte window; `header`:
-    the file header to parse first when the window starts after it (a byte range)."""
+    the file header to parse first when the window starts after it (a byte range);
+    `mapped`: the file's own bytes, memory-mapped (the window itself, or the compressed
+    bytes a zstd file is decoded from), or None (a stream)."""
 
     def __init__(self, name: str, fmt: int, compression: str | None, window: ByteWindow,
-                 resources: ExitStack) -> None:
+                 resources: ExitStack, mapped: MappedWindow | None = None) -> None:
         self.name = name
         self.format = fmt
         self.compression = compression
         self.window = window
         self.header: bytes | None = None
+        self.mapped = mapped
         self._resources = resources
 
     def restrict(self, start: int, end: int) -> None:
@@ -221,12 +227,12 @@ def _live_fd(described: _Descriptor | None) -> int | None:
 
 def _decompressed(kind: str, raw: Readable, head: bytes, described: _Descriptor | None,
                   resources: ExitStack) -> Readable:
-    """The decompressed stream: a zstd file decoded in place by libzstd when it can be
-    (`analyzer.capture.zstd_mapped`), else the decompressor reading from the stream."""
-    if kind == "zstd" and _is_mappable(described) and zstd_mapped.available():
-        decoded = zstd_mapped.MappedZstd(cast(BinaryIO, raw))
+    """The decompressed stream: a zstd file mapped and decoded in place when it can be
+    (`analyzer.capture.libzstd`), else the decompressor reading from the stream."""
+    if kind == "zstd" and _is_mappable(described) and libzstd.available():
+        decoded = libzstd.MappedZstd(cast(BinaryIO, raw))
         resources.callback(decoded.close)
-        return cast(Readable, decoded)
+        return decoded
     return decompressor(kind, PrefixedReader(head, raw))
 
 
@@ -257,13 +263,14 @@ def open_capture(path: str | os.PathLike[str]) -> CaptureInput:
             raise NotACaptureError(
                 name, f"not a pcap or pcapng capture ({what} starts with {shown})"
             )
-        window: ByteWindow
         if compression is None and _is_mappable(described):
             window = MappedWindow(cast(BinaryIO, raw))
-        else:
-            window = StreamWindow(PrefixedReader(head, stream), name,
-                                  live_fd=_live_fd(described))
-        return CaptureInput(name, fmt, compression, window, resources)
+            return CaptureInput(name, fmt, None, window, resources, mapped=window)
+        mapped = stream.mapped if isinstance(stream, libzstd.MappedZstd) else None
+        return CaptureInput(name, fmt, compression,
+                            StreamWindow(PrefixedReader(head, stream), name,
+                                         live_fd=_live_fd(described)),
+                            resources, mapped=mapped)
     except BaseException:
         resources.close()
         raise
