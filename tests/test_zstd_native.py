@@ -220,3 +220,20 @@ def test_truncated_zstd_from_stdin_warns_as_from_a_file(bulk: Path, tmp_path: Pa
     assert int(count) == len(read_ports(path, stats)) > 0
     assert "<stdin>" in warning and "zstd stream ends early" in warning
     assert warning.replace("<stdin>", str(path)) == stats.warnings[0]
+
+
+def test_a_refill_decodes_at_most_one_cache_sized_piece(bulk: Path, tmp_path: Path) -> None:
+    """The window's 4 MiB buffer is filled DECODE_AT_MOST bytes at a time (so the parser
+    reads them from the cache they were written to), in order and whole."""
+    path = tmp_path / "bulk.pcap.zst"
+    path.write_bytes(zstandard.ZstdCompressor(level=1).compress(bulk.read_bytes()))
+    target = bytearray(4 * libzstd.DECODE_AT_MOST)
+    counts, decoded = [], bytearray()
+    with open(path, "rb") as raw:
+        reader = libzstd.MappedZstd(raw)
+        while count := reader.readinto1(memoryview(target)):
+            counts.append(count)
+            decoded += target[:count]
+        reader.close()
+    assert bytes(decoded) == bulk.read_bytes()
+    assert max(counts) == libzstd.DECODE_AT_MOST and len(counts) > 2
