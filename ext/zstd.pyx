@@ -60,11 +60,6 @@ cdef bint load_library():
 
 AVAILABLE = load_library()
 
-cdef enum Step:
-    STEP_DONE = 0        # the output is full, or the input is used up
-    STEP_ERROR = 1
-
-
 cdef class Decoder:
     """Decodes a zstd stream given in pieces (`decode`): frames in sequence, skippable
     ones skipped. Corrupt data raises OSError with libzstd's reason and the compressed
@@ -105,29 +100,31 @@ cdef class Decoder:
         out.dst = &target[0] if target.shape[0] else NULL
         out.size = target.shape[0]
         out.pos = 0
-        cdef Step step
+        cdef bint failed
         with nogil:
-            step = self.run(&input, &out)
+            failed = self.run(&input, &out)
         self.consumed += input.pos - pos
-        if step == STEP_ERROR and out.pos == 0:
+        if failed and out.pos == 0:
             raise OSError(f"zstd: {zstd_error_name(self.error_code).decode()} (compressed "
                           f"byte {self.consumed})")
         return input.pos, out.pos
 
-    cdef Step run(self, ZstdIn* input, ZstdOut* out) noexcept nogil:
+    cdef bint run(self, ZstdIn* input, ZstdOut* out) noexcept nogil:
+        """Decode until the output is full or nothing more comes out of the input; True
+        when the data cannot be decoded (now or before)."""
         cdef size_t code, in_before, out_before
         if self.error_code != 0:
-            return STEP_ERROR  # the stream cannot be decoded past this point
+            return True
         while out.pos < out.size:
             if input.pos == input.size and not self.frame_open:
-                return STEP_DONE
+                return False
             in_before = input.pos
             out_before = out.pos
             code = zstd_stream(self.dctx, out, input)
             if zstd_is_error(code):
                 self.error_code = code
-                return STEP_ERROR
+                return True
             self.frame_open = code != 0
             if input.pos == in_before and out.pos == out_before:
-                return STEP_DONE  # nothing more comes out without more input
-        return STEP_DONE
+                return False  # the rest of the frame needs more input
+        return False
