@@ -28,12 +28,18 @@ ctypedef size_t (*free_fn)(void*) noexcept nogil
 ctypedef size_t (*stream_fn)(void*, ZstdOut*, ZstdIn*) noexcept nogil
 ctypedef unsigned (*is_error_fn)(size_t) noexcept nogil
 ctypedef const char* (*error_name_fn)(size_t) noexcept nogil
+ctypedef int (*error_code_fn)(size_t) noexcept nogil
 
 cdef create_fn zstd_create = NULL
 cdef free_fn zstd_free = NULL
 cdef stream_fn zstd_stream = NULL
 cdef is_error_fn zstd_is_error = NULL
 cdef error_name_fn zstd_error_name = NULL
+cdef error_code_fn zstd_error_code = NULL
+
+# lib/zstd_errors.h: ZSTD_error_frameParameter_windowTooLarge. libzstd decodes windows of
+# at most 128 MiB unless told otherwise, as the zstd command does without --long/--memory.
+WINDOW_TOO_LARGE = 16
 
 # sonames: Linux (Debian's libzstd1), macOS
 LIBRARY_NAMES = (b"libzstd.so.1", b"libzstd.1.dylib")
@@ -41,6 +47,7 @@ LIBRARY_NAMES = (b"libzstd.so.1", b"libzstd.1.dylib")
 
 cdef bint load_library():
     global zstd_create, zstd_free, zstd_stream, zstd_is_error, zstd_error_name
+    global zstd_error_code
     cdef void* handle = NULL
     cdef bytes name
     for name in LIBRARY_NAMES:
@@ -54,8 +61,10 @@ cdef bint load_library():
     zstd_stream = <stream_fn>dlsym(handle, "ZSTD_decompressStream")
     zstd_is_error = <is_error_fn>dlsym(handle, "ZSTD_isError")
     zstd_error_name = <error_name_fn>dlsym(handle, "ZSTD_getErrorName")
+    zstd_error_code = <error_code_fn>dlsym(handle, "ZSTD_getErrorCode")
     return (zstd_create != NULL and zstd_free != NULL and zstd_stream != NULL
-            and zstd_is_error != NULL and zstd_error_name != NULL)
+            and zstd_is_error != NULL and zstd_error_name != NULL
+            and zstd_error_code != NULL)
 
 
 AVAILABLE = load_library()
@@ -105,9 +114,15 @@ cdef class Decoder:
             failed = self.run(&input, &out)
         self.consumed += input.pos - pos
         if failed and out.pos == 0:
-            raise OSError(f"zstd: {zstd_error_name(self.error_code).decode()} (compressed "
-                          f"byte {self.consumed})")
+            raise OSError(self.error_text())
         return input.pos, out.pos
+
+    def error_text(self) -> str:
+        reason = zstd_error_name(self.error_code).decode()
+        if zstd_error_code(self.error_code) == WINDOW_TOO_LARGE:
+            reason += (" (a window over 128 MiB, as `zstd --long` above 27 makes: "
+                       "decompress it with `zstd -dc --long=31` and read that from a pipe)")
+        return f"zstd: {reason} (compressed byte {self.consumed})"
 
     cdef bint run(self, ZstdIn* input, ZstdOut* out) noexcept nogil:
         """Decode until the output is full or nothing more comes out of the input; True

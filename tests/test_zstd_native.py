@@ -21,7 +21,7 @@ import zstandard
 from analyzer import _zstd
 from analyzer.capture import CaptureStats, libzstd, read_batches
 from analyzer.capture.source import decompressor, open_capture
-from analyzer.errors import CaptureError
+from analyzer.errors import CaptureError, NotACaptureError
 from analyzer.synth.bulk import write_bulk
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -188,7 +188,7 @@ def test_file_cut_while_read_is_an_error_not_sigbus(bulk: Path, tmp_path: Path) 
 import os
 from analyzer.capture import read_batches
 from analyzer.capture.source import decompressor, open_capture
-from analyzer.errors import CaptureError
+from analyzer.errors import CaptureError, NotACaptureError
 try:
     for i, batch in enumerate(read_batches([{str(path)!r}], batch_size=500)):
         if i == 0:
@@ -237,3 +237,21 @@ def test_a_refill_decodes_at_most_one_cache_sized_piece(bulk: Path, tmp_path: Pa
         reader.close()
     assert bytes(decoded) == bulk.read_bytes()
     assert max(counts) == libzstd.DECODE_AT_MOST and len(counts) > 2
+
+
+def test_a_window_over_128_mib_is_refused_with_the_way_around(tmp_path: Path) -> None:
+    """As the zstd command without --long/--memory: libzstd's default limit, said
+    plainly, with how to read the capture anyway."""
+    params = zstandard.ZstdCompressionParameters.from_level(3, window_log=28,
+                                                           write_content_size=False)
+    packer = zstandard.ZstdCompressor(compression_params=params).compressobj()
+    data = (ROOT / "captures" / "demo" / "demo.pcap").read_bytes()
+    path = tmp_path / "long.pcap.zst"
+    path.write_bytes(packer.compress(data) + packer.flush())
+    assert zstandard.get_frame_parameters(path.read_bytes()).window_size == 1 << 28
+    with pytest.raises(NotACaptureError, match=r"Frame requires too much memory.*"
+                       r"zstd -dc --long=31"):
+        list(read_batches(path))
+    unpacked = zstandard.ZstdDecompressor(max_window_size=1 << 28).decompress(
+        path.read_bytes(), max_output_size=len(data))
+    assert unpacked == data  # the file itself is sound

@@ -240,7 +240,7 @@ def _sniff_decompressed(name: str, kind: str, inner: Readable) -> bytes:
     try:
         return read_head(inner)
     except Exception as exc:  # OSError, EOFError, lzma.LZMAError, zstandard.ZstdError
-        raise NotACaptureError(name, f"corrupt {kind} data: {exc}") from exc
+        raise NotACaptureError(name, f"cannot decompress {kind} data: {exc}") from exc
 
 
 def open_capture(path: str | os.PathLike[str]) -> CaptureInput:
