@@ -117,7 +117,9 @@ cdef class Decoder:
             raise OSError(self.error_text())
         return input.pos, out.pos
 
-    def error_text(self) -> str:
+    cdef str error_text(self):
+        """Why decoding failed: libzstd's reason, what to do when there is a way around,
+        and the compressed offset."""
         reason = zstd_error_name(self.error_code).decode()
         if zstd_error_code(self.error_code) == WINDOW_TOO_LARGE:
             reason += (" (a window over 128 MiB, as `zstd --long` above 27 makes: "

@@ -70,8 +70,9 @@ def read_file(task: FileTask) -> FileResult:
 
     One thread: a worker keeps one core busy and N workers scale to N cores. A mapped
     file is hashed as the reader goes (`ContentHash`), so its bytes are read once; the
-    others (gzip, bzip2, xz or piped zstd, a chunk's range) are hashed after it, on
-    their own; a zstd file is mapped, and its compressed bytes are hashed as decoded."""
+    others (gzip, bzip2, xz, zstd where libzstd is missing, a chunk's range) are hashed
+    after it, on their own; a zstd file is mapped, and its compressed bytes are hashed as
+    they are decoded."""
     started = time.perf_counter()
     path = task.item.path
     if not _opens_rereadable(path):

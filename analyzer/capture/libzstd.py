@@ -6,7 +6,7 @@
 
 Either way each refill of the stream window is one call into libzstd, where the
 `zstandard` package's reader returned to Python for every 128 KiB block (~2,900 times
-per 1.3 GB, benchmarks/README.md "Session 10"), and input that ends inside a frame is
+per 1.3 GB, benchmarks/README.md "Session 9"), and input that ends inside a frame is
 reported (EOFError, after every byte decoded before it), where that reader ended
 silently. Machines without libzstd keep that reader (`available`)."""
 
